@@ -1,0 +1,20 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+// Command banyand-server runs a BanyanDB trace node: standalone, liaison or data.
+package main
+
+import (
+	"os"
+
+	"github.com/apache/skywalking-banyandb/pkg/cmdsetup"
+)
+
+func main() {
+	if err := cmdsetup.NewRoot().Execute(); err != nil {
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,88 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package grpc
+
+import (
+	"fmt"
+
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+)
+
+// ValidateTrace checks a trace schema sent to Create or Update, on its own (the group and the
+// bindings that refer to it are checked by the service). It reports the first problem as a
+// *FieldError whose field starts with "trace":
+//   - metadata present with a non-empty group and name, neither containing '/';
+//   - at least one tag; every tag with a non-empty name without '#', unique in the schema, and a
+//     defined, non-UNSPECIFIED type;
+//   - trace_id_tag_name, span_id_tag_name and timestamp_tag_name non-empty and without '#';
+//   - trace_id_tag_name and span_id_tag_name name TAG_TYPE_STRING tags of the schema, and
+//     timestamp_tag_name names a TAG_TYPE_TIMESTAMP tag.
+func ValidateTrace(t *databasev1.Trace) error {
+	const field = "trace"
+	if t == nil {
+		return fieldErrorf(field, reasonRequired)
+	}
+	if err := validateMetadata(field+".metadata", t.GetMetadata()); err != nil {
+		return err
+	}
+	if len(t.GetTags()) == 0 {
+		return fieldErrorf(field+".tags", reasonEmpty)
+	}
+	types := make(map[string]databasev1.TagType, len(t.GetTags()))
+	for i, tag := range t.GetTags() {
+		tagField := fmt.Sprintf("%s.tags[%d]", field, i)
+		if tag == nil {
+			return fieldErrorf(tagField, reasonRequired)
+		}
+		if err := validateTagName(tagField+".name", tag.GetName()); err != nil {
+			return err
+		}
+		if _, dup := types[tag.GetName()]; dup {
+			return fieldErrorf(tagField+".name", "tag %q is defined more than once", tag.GetName())
+		}
+		if !tagTypeDefined(tag.GetType()) {
+			return fieldErrorf(tagField+".type", "must be a defined tag type, got %s", tag.GetType())
+		}
+		types[tag.GetName()] = tag.GetType()
+	}
+	special := []struct {
+		field string
+		name  string
+		want  databasev1.TagType
+	}{
+		{field + ".trace_id_tag_name", t.GetTraceIdTagName(), databasev1.TagType_TAG_TYPE_STRING},
+		{field + ".span_id_tag_name", t.GetSpanIdTagName(), databasev1.TagType_TAG_TYPE_STRING},
+		{field + ".timestamp_tag_name", t.GetTimestampTagName(), databasev1.TagType_TAG_TYPE_TIMESTAMP},
+	}
+	for _, s := range special {
+		if err := validateTagName(s.field, s.name); err != nil {
+			return err
+		}
+		got, ok := types[s.name]
+		if !ok {
+			return fieldErrorf(s.field, "tag %q is not in %s.tags", s.name, field)
+		}
+		if got != s.want {
+			return fieldErrorf(s.field, "tag %q has type %s, want %s", s.name, got, s.want)
+		}
+	}
+	return nil
+}
+
+func tagTypeDefined(t databasev1.TagType) bool {
+	_, ok := databasev1.TagType_name[int32(t)]
+	return ok && t != databasev1.TagType_TAG_TYPE_UNSPECIFIED
+}
+
+// tagTypes maps the tag names of a trace schema to their types.
+func tagTypes(t *databasev1.Trace) map[string]databasev1.TagType {
+	m := make(map[string]databasev1.TagType, len(t.GetTags()))
+	for _, tag := range t.GetTags() {
+		m[tag.GetName()] = tag.GetType()
+	}
+	return m
+}

@@ -1,0 +1,188 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package trace
+
+import (
+	"context"
+	"path/filepath"
+
+	"github.com/pkg/errors"
+
+	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
+	"github.com/apache/skywalking-banyandb/banyand/metadata"
+	"github.com/apache/skywalking-banyandb/banyand/observability"
+	"github.com/apache/skywalking-banyandb/banyand/protector"
+	"github.com/apache/skywalking-banyandb/pkg/logger"
+	resourceSchema "github.com/apache/skywalking-banyandb/pkg/schema"
+	"github.com/apache/skywalking-banyandb/pkg/timestamp"
+)
+
+// schemaRepo keeps the open traces of every TRACE group in step with the metadata store.
+type schemaRepo struct {
+	resourceSchema.Repository
+	l        *logger.Logger
+	metadata metadata.Repo
+	path     string
+}
+
+func newSchemaRepo(path string, md metadata.Repo, l *logger.Logger) *schemaRepo {
+	return &schemaRepo{l: l, metadata: md, path: path}
+}
+
+// loadTrace returns the live trace of a schema.
+func (sr *schemaRepo) loadTrace(md *commonv1.Metadata) (*trace, bool) {
+	res, ok := sr.LoadResource(md)
+	if !ok {
+		return nil, false
+	}
+	t, ok := res.(traceResource)
+	if !ok {
+		return nil, false
+	}
+	return t.trace(), true
+}
+
+// waitTrace returns the live trace of a schema, waiting until ctx ends for it to load.
+func (sr *schemaRepo) waitTrace(ctx context.Context, md *commonv1.Metadata) (*trace, error) {
+	if t, ok := sr.loadTrace(md); ok {
+		return t, nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
+	}
+	if _, err := sr.WaitResource(ctx, md); err != nil {
+		return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
+	}
+	t, ok := sr.loadTrace(md)
+	if !ok {
+		return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
+	}
+	return t, nil
+}
+
+// traceResource is what OpenResource hands back: the listener, which is the trace itself.
+type traceResource interface {
+	trace() *trace
+}
+
+func (t *trace) trace() *trace { return t }
+
+// groupTSDB returns the storage of a group on a data node.
+func (sr *schemaRepo) groupTSDB(group string) (*tsdbHolder, bool) {
+	g, ok := sr.LoadGroup(group)
+	if !ok {
+		return nil, false
+	}
+	h, ok := g.SupplyTSDB().(*tsdbHolder)
+	return h, ok && h != nil
+}
+
+func (sr *schemaRepo) removalSegmentsTimeRange(group string) *timestamp.TimeRange {
+	h, ok := sr.groupTSDB(group)
+	if !ok {
+		return nil
+	}
+	return h.db.GetExpiredSegmentsTimeRange()
+}
+
+// supplier opens traces and group storage on nodes that hold data.
+type supplier struct {
+	metadata   metadata.Repo
+	omr        observability.MetricsRegistry
+	pm         protector.Memory
+	l          *logger.Logger
+	schemaRepo *schemaRepo
+	nodeLabels map[string]string
+	path       string
+	option     option
+}
+
+func newSupplier(path string, svc *standalone, nodeLabels map[string]string) *supplier {
+	return &supplier{
+		metadata:   svc.metadata,
+		omr:        svc.omr,
+		pm:         svc.pm,
+		l:          svc.l,
+		schemaRepo: &svc.schemaRepo,
+		nodeLabels: nodeLabels,
+		path:       path,
+		option:     svc.option,
+	}
+}
+
+// OpenResource opens a trace and binds it to its group's storage.
+func (s *supplier) OpenResource(spec resourceSchema.Resource) (resourceSchema.IndexListener, error) {
+	ts, ok := spec.Schema().(*databasev1.Trace)
+	if !ok {
+		return nil, errors.Errorf("trace: resource %s is not a trace", spec.Schema().GetMetadata().GetName())
+	}
+	t := openTrace(traceSpec{schema: ts}, spec.IndexRules(), s.schemaRepo, s.pm, s.l)
+	if h, ok := spec.Group().SupplyTSDB().(*tsdbHolder); ok && h != nil {
+		t.tsdb.Store(h)
+	}
+	return t, nil
+}
+
+// ResourceSchema fetches a trace schema from the metadata store.
+func (s *supplier) ResourceSchema(md *commonv1.Metadata) (resourceSchema.ResourceSchema, error) {
+	return fetchTraceSchema(s.metadata, md)
+}
+
+// OpenDB opens the TSDB of a TRACE group.
+func (s *supplier) OpenDB(g *commonv1.Group) (resourceSchema.DB, error) {
+	return openTSDB(filepath.Join(s.path, g.GetMetadata().GetName()), g, s.option, s.l)
+}
+
+// queueSupplier opens traces on a liaison: it holds no data, so traces route writes and queries
+// to the data nodes instead of opening storage.
+type queueSupplier struct {
+	metadata              metadata.Repo
+	omr                   observability.MetricsRegistry
+	pm                    protector.Memory
+	traceDataNodeRegistry grpc.NodeRegistry
+	l                     *logger.Logger
+	schemaRepo            *schemaRepo
+	path                  string
+	option                option
+}
+
+func newQueueSupplier(path string, svc *liaison, registry grpc.NodeRegistry) *queueSupplier {
+	return &queueSupplier{
+		metadata:              svc.metadata,
+		omr:                   svc.omr,
+		pm:                    svc.pm,
+		traceDataNodeRegistry: registry,
+		l:                     svc.l,
+		schemaRepo:            &svc.schemaRepo,
+		path:                  path,
+		option:                svc.option,
+	}
+}
+
+// OpenResource opens a trace without storage.
+func (s *queueSupplier) OpenResource(spec resourceSchema.Resource) (resourceSchema.IndexListener, error) {
+	ts, ok := spec.Schema().(*databasev1.Trace)
+	if !ok {
+		return nil, errors.Errorf("trace: resource %s is not a trace", spec.Schema().GetMetadata().GetName())
+	}
+	return openTrace(traceSpec{schema: ts}, spec.IndexRules(), s.schemaRepo, s.pm, s.l), nil
+}
+
+// ResourceSchema fetches a trace schema from the metadata store.
+func (s *queueSupplier) ResourceSchema(md *commonv1.Metadata) (resourceSchema.ResourceSchema, error) {
+	return fetchTraceSchema(s.metadata, md)
+}
+
+func fetchTraceSchema(repo metadata.Repo, md *commonv1.Metadata) (resourceSchema.ResourceSchema, error) {
+	t, err := repo.TraceRegistry().GetTrace(context.Background(), md)
+	if err != nil {
+		return nil, errors.Wrapf(err, "get trace %s/%s", md.GetGroup(), md.GetName())
+	}
+	return t, nil
+}

@@ -1,0 +1,98 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package trace
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/pkg/errors"
+	"go.uber.org/multierr"
+
+	"github.com/apache/skywalking-banyandb/banyand/protector"
+	"github.com/apache/skywalking-banyandb/banyand/queue"
+	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
+	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/pkg/run"
+)
+
+// Defaults of the trace flags.
+const (
+	defaultRootPath            = "/tmp"
+	defaultFlushTimeout        = time.Second
+	defaultMaxDiskUsagePercent = 95
+	defaultSeriesCacheMaxSize  = 32 << 20
+	defaultMaxFanOutSize       = 256 << 20
+	defaultMaxFileSnapshotNum  = 2
+)
+
+// mergePolicy bounds what background compactions produce.
+type mergePolicy struct {
+	// maxFanOutSize is the largest file a merge may write.
+	maxFanOutSize run.Bytes
+}
+
+// option is the engine configuration the flags bind to.
+type option struct {
+	mergePolicy              *mergePolicy
+	protector                protector.Memory
+	tire2Client              queue.Client
+	seriesCacheMaxSize       run.Bytes
+	flushTimeout             time.Duration
+	elementIndexFlushTimeout time.Duration
+}
+
+// tableOptions is the single place where flags become table options.
+func (o option) tableOptions(l *logger.Logger) tstable.Options {
+	opts := tstable.DefaultOptions()
+	opts.FlushTimeout = o.flushTimeout
+	opts.CacheSize = int64(o.seriesCacheMaxSize)
+	if o.mergePolicy != nil {
+		opts.MaxFanOutSize = int64(o.mergePolicy.maxFanOutSize)
+	}
+	opts.Logger = l.Logger
+	return opts
+}
+
+// commonFlags is the part of the configuration every trace role has.
+type commonFlags struct {
+	root                *string
+	dataPath            *string
+	option              *option
+	maxDiskUsagePercent *int
+}
+
+func (c commonFlags) register(fs *run.FlagSet) {
+	fs.StringVar(c.root, "trace-root-path", defaultRootPath, "the root path of the trace data and working files")
+	fs.StringVar(c.dataPath, "trace-data-path", "", "the data directory of traces (default <trace-root-path>/trace/data)")
+	fs.DurationVar(&c.option.flushTimeout, "trace-flush-timeout", defaultFlushTimeout,
+		"the longest time written trace data may stay only in memory before it is flushed to files")
+	fs.IntVar(c.maxDiskUsagePercent, "trace-max-disk-usage-percent", defaultMaxDiskUsagePercent,
+		"the disk usage percent above which trace writes are refused with STATUS_DISK_FULL")
+}
+
+func (c commonFlags) validate() error {
+	var err error
+	if *c.root == "" {
+		err = multierr.Append(err, errEmptyRootPath)
+	}
+	if *c.maxDiskUsagePercent < 0 || *c.maxDiskUsagePercent > 100 {
+		err = multierr.Append(err, errors.Errorf("--trace-max-disk-usage-percent must be within [0, 100], got %d", *c.maxDiskUsagePercent))
+	}
+	if c.option.flushTimeout < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-flush-timeout must not be negative, got %s", c.option.flushTimeout))
+	}
+	return err
+}
+
+// resolveDataPath returns the data directory: the flag, or <root>/trace/data.
+func resolveDataPath(root, dataPath string) string {
+	if dataPath != "" {
+		return dataPath
+	}
+	return filepath.Join(root, "trace", "data")
+}

@@ -1,0 +1,193 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package trace
+
+import (
+	"container/heap"
+	"context"
+	"sort"
+	"time"
+
+	"github.com/pkg/errors"
+	"go.uber.org/multierr"
+
+	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
+	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
+	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
+)
+
+func unixNanoTime(nanos int64) time.Time { return time.Unix(0, nanos).UTC() }
+
+// entryIterator is an index iterator over one table, positioned on its current entry.
+type entryIterator struct {
+	it    *tstable.IndexIterator
+	table *tstable.Table
+	entry tstable.IndexEntry
+}
+
+// entryHeap orders iterators by their current entry's sort key in the query's direction.
+type entryHeap struct {
+	items []*entryIterator
+	desc  bool
+}
+
+func (h *entryHeap) Len() int { return len(h.items) }
+
+func (h *entryHeap) Less(i, j int) bool {
+	if h.desc {
+		return h.items[i].entry.SortKey > h.items[j].entry.SortKey
+	}
+	return h.items[i].entry.SortKey < h.items[j].entry.SortKey
+}
+
+func (h *entryHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+
+func (h *entryHeap) Push(x any) { h.items = append(h.items, x.(*entryIterator)) }
+
+func (h *entryHeap) Pop() any {
+	n := len(h.items)
+	it := h.items[n-1]
+	h.items = h.items[:n-1]
+	return it
+}
+
+// candidate is one index entry taken from the merge, with the table that holds its span.
+type candidate struct {
+	table   *tstable.Table
+	traceID string
+	entry   tstable.IndexEntry
+}
+
+// rankByIndex walks the order rule's index of every table of the segments as one k-way merge in
+// sort-key order. A trace is ranked by the first entry of it that matches the time range and the
+// filter: its best matching span. Entries with equal keys are taken as one run, ordered by trace id,
+// so ties break by trace id ascending whatever table they come from. It stops as soon as it has
+// maxTraces traces, which makes the top-N exact without reading spans it will not return.
+func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable.Table], is *indexSchema, plan *queryPlan,
+	lo, hi int64, maxTraces int,
+) (ranked []rankedTrace, err error) {
+	h := &entryHeap{desc: plan.desc}
+	defer func() {
+		for _, it := range h.items {
+			err = multierr.Append(err, it.it.Close())
+		}
+	}()
+	if plan.minKey > plan.maxKey {
+		return nil, nil
+	}
+	ruleID := plan.rule.rule.GetMetadata().GetId()
+	for _, seg := range segs {
+		for _, table := range seg.Tables() {
+			it, err := table.Index(ruleID, tstable.IterOptions{Desc: plan.desc, Min: plan.minKey, Max: plan.maxKey})
+			if err != nil {
+				return nil, errors.Wrapf(err, "open index of segment %s", seg.Dir())
+			}
+			ei := &entryIterator{it: it, table: table}
+			if !it.Next() {
+				err := it.Err()
+				err = multierr.Append(err, it.Close())
+				if err != nil {
+					return nil, errors.Wrapf(err, "read index of segment %s", seg.Dir())
+				}
+				continue
+			}
+			ei.entry = it.Entry()
+			h.items = append(h.items, ei)
+		}
+	}
+	heap.Init(h)
+	seen := make(map[string]struct{})
+	var run []candidate
+	for h.Len() > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, errors.Wrap(err, "query cancelled")
+		}
+		key := h.items[0].entry.SortKey
+		run = run[:0]
+		for h.Len() > 0 && h.items[0].entry.SortKey == key {
+			top := h.items[0]
+			if id, ok := userTraceID(t.name, top.entry.TraceID); ok {
+				if _, dup := seen[id]; !dup {
+					run = append(run, candidate{entry: top.entry, table: top.table, traceID: id})
+				}
+			}
+			if top.it.Next() {
+				top.entry = top.it.Entry()
+				heap.Fix(h, 0)
+				continue
+			}
+			if err := top.it.Err(); err != nil {
+				return nil, errors.Wrap(err, "read index")
+			}
+			heap.Pop(h)
+			if err := top.it.Close(); err != nil {
+				return nil, errors.Wrap(err, "close index iterator")
+			}
+		}
+		if len(run) > 1 {
+			sort.SliceStable(run, func(i, j int) bool { return run[i].traceID < run[j].traceID })
+		}
+		for i := range run {
+			c := &run[i]
+			if _, dup := seen[c.traceID]; dup {
+				continue
+			}
+			if c.entry.Timestamp < lo || c.entry.Timestamp > hi {
+				continue
+			}
+			matched, err := t.matchEntry(c, is, plan)
+			if err != nil {
+				return nil, err
+			}
+			if !matched {
+				continue
+			}
+			seen[c.traceID] = struct{}{}
+			ranked = append(ranked, rankedTrace{traceID: c.traceID, key: c.entry.SortKey})
+			if len(ranked) >= maxTraces {
+				return ranked, nil
+			}
+		}
+	}
+	return ranked, nil
+}
+
+// matchEntry evaluates the filter on an index entry, reading the whole span only when the filter
+// needs a tag the entry does not carry.
+func (t *trace) matchEntry(c *candidate, is *indexSchema, plan *queryPlan) (bool, error) {
+	m, ok := plan.filter.match(entryView{entry: &c.entry, tags: is.tags, traceID: c.traceID})
+	if ok {
+		return m, nil
+	}
+	span, err := c.table.GetSpan(c.entry.Ref)
+	if err != nil {
+		return false, errors.Wrapf(err, "read span of trace %s", c.traceID)
+	}
+	m, _ = plan.filter.match(storedSpanView{span: &span, tags: is.tags, traceID: c.traceID})
+	return m, nil
+}
+
+// entryView shows an index entry to a filter: the ids, the timestamp and the indexed tags are known.
+type entryView struct {
+	entry   *tstable.IndexEntry
+	traceID string
+	tags    tagLocator
+}
+
+func (v entryView) tagAt(pos int) (*modelv1.TagValue, bool) {
+	switch pos {
+	case v.tags.traceIDPos:
+		return strValue(v.traceID), true
+	case v.tags.tsPos:
+		return timestampValue(v.entry.Timestamp), true
+	}
+	// A nil value is either a tag the write did not index or a null one: let the caller read the span.
+	if pos < len(v.entry.Tags) && v.entry.Tags[pos] != nil {
+		return v.entry.Tags[pos], true
+	}
+	return nil, false
+}

@@ -1,0 +1,60 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package trace
+
+import (
+	"time"
+
+	"github.com/pkg/errors"
+
+	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/queue"
+	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/pkg/node"
+)
+
+// frontDoor is what the public TraceService needs of the node's trace service: the schemas to
+// validate against, where to publish, and which node holds a shard.
+type frontDoor interface {
+	repo() *schemaRepo
+	publisher() queue.Client
+	selector() node.Selector
+	queryMetrics() *metrics
+}
+
+func (s *standalone) repo() *schemaRepo       { return &s.schemaRepo }
+func (s *standalone) publisher() queue.Client { return s.localPipeline }
+func (s *standalone) selector() node.Selector { return localSelector }
+func (s *standalone) queryMetrics() *metrics  { return s.metrics }
+func (l *liaison) repo() *schemaRepo          { return &l.schemaRepo }
+func (l *liaison) publisher() queue.Client    { return l.option.tire2Client }
+func (l *liaison) selector() node.Selector    { return l.dataNodeSelector }
+func (l *liaison) queryMetrics() *metrics     { return l.metrics }
+
+// localNodeName names the only node of a standalone server.
+const localNodeName = "local"
+
+var localSelector = node.NewLocalSelector(localNodeName)
+
+// grpcService implements the public TraceService on top of a node's trace service.
+type grpcService struct {
+	tracev1.UnimplementedTraceServiceServer
+	door       frontDoor
+	l          *logger.Logger
+	schemaWait time.Duration
+}
+
+// NewTraceServer returns the public TraceService of a standalone server or a liaison. It may be
+// built before the service's PreRun; it serves once the service is running. schemaWait is how long
+// a write waits for a schema this node has not loaded yet (0: no wait).
+func NewTraceServer(svc Service, schemaWait time.Duration) (tracev1.TraceServiceServer, error) {
+	door, ok := svc.(frontDoor)
+	if !ok {
+		return nil, errors.Errorf("trace: %T cannot serve the trace API", svc)
+	}
+	return &grpcService{door: door, l: logger.GetLogger("trace", "grpc"), schemaWait: schemaWait}, nil
+}

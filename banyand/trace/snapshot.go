@@ -1,0 +1,103 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package trace
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/apache/skywalking-banyandb/pkg/fs"
+	"github.com/apache/skywalking-banyandb/pkg/logger"
+)
+
+// snapshotter takes consistent copies of the trace data while writes go on: one checkpoint per
+// table, laid out like the data directory under <snapshots>/<time>/. It keeps the newest
+// maxFileSnapshotNum snapshots and removes older ones.
+type snapshotter struct {
+	repo *schemaRepo
+	lfs  fs.FileSystem
+	l    *logger.Logger
+	dir  string
+	max  int
+	mu   sync.Mutex
+}
+
+func newSnapshotter(repo *schemaRepo, dir string, max int, lfs fs.FileSystem, l *logger.Logger) *snapshotter {
+	return &snapshotter{repo: repo, dir: dir, max: max, lfs: lfs, l: l}
+}
+
+// take writes a new snapshot and returns its directory.
+func (s *snapshotter) take(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := time.Now().UTC().Format("20060102T150405.000000000Z")
+	root := filepath.Join(s.dir, name)
+	for _, g := range s.repo.Groups() {
+		h, ok := g.SupplyTSDB().(*tsdbHolder)
+		if !ok || h == nil {
+			continue
+		}
+		segs := h.db.Segments()
+		err := func() error {
+			defer func() {
+				for _, seg := range segs {
+					seg.DecRef()
+				}
+			}()
+			for _, seg := range segs {
+				for i, table := range seg.Tables() {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					dst := filepath.Join(root, h.group, filepath.Base(seg.Dir()), fmt.Sprintf("table-%d", i))
+					if err := table.Checkpoint(dst); err != nil {
+						return errors.Wrapf(err, "checkpoint %s", dst)
+					}
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return "", err
+		}
+	}
+	if err := s.lfs.MkdirIfNotExist(root, 0o755); err != nil {
+		return "", errors.Wrapf(err, "create snapshot %s", root)
+	}
+	s.prune()
+	s.l.Info().Str("dir", root).Msg("trace snapshot taken")
+	return root, nil
+}
+
+// prune removes the oldest snapshots beyond the configured number.
+func (s *snapshotter) prune() {
+	entries, err := s.lfs.ReadDir(s.dir)
+	if err != nil {
+		s.l.Warn().Err(err).Msg("failed to list snapshots")
+		return
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for len(names) > s.max {
+		if err := s.lfs.RemoveAll(filepath.Join(s.dir, names[0])); err != nil {
+			s.l.Warn().Err(err).Str("snapshot", names[0]).Msg("failed to remove an old snapshot")
+		}
+		names = names[1:]
+	}
+}

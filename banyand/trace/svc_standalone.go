@@ -1,0 +1,192 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package trace
+
+import (
+	"context"
+	"path/filepath"
+
+	"github.com/pkg/errors"
+	"go.uber.org/multierr"
+
+	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	"github.com/apache/skywalking-banyandb/banyand/metadata"
+	"github.com/apache/skywalking-banyandb/banyand/observability"
+	"github.com/apache/skywalking-banyandb/banyand/protector"
+	"github.com/apache/skywalking-banyandb/banyand/queue"
+	"github.com/apache/skywalking-banyandb/pkg/bus"
+	"github.com/apache/skywalking-banyandb/pkg/fs"
+	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/pkg/run"
+	resourceSchema "github.com/apache/skywalking-banyandb/pkg/schema"
+	"github.com/apache/skywalking-banyandb/pkg/timestamp"
+)
+
+var _ Service = (*standalone)(nil)
+
+// standalone is the trace service of a node that stores traces: a standalone server or a data node.
+type standalone struct {
+	pm                  protector.Memory
+	pipeline            queue.Server
+	localPipeline       queue.Queue
+	omr                 observability.MetricsRegistry
+	lfs                 fs.FileSystem
+	metadata            metadata.Repo
+	l                   *logger.Logger
+	schemaRepo          schemaRepo
+	snapshotDir         string
+	root                string
+	dataPath            string
+	option              option
+	maxDiskUsagePercent int
+	maxFileSnapshotNum  int
+
+	fs       *run.FlagSet
+	stopCh   chan struct{}
+	metrics  *metrics
+	snapshot *snapshotter
+}
+
+// NewService returns the trace service of a node that stores traces. localPipeline carries the
+// writes and queries of this process's own gRPC API; pipeline, when not nil and different,
+// carries those a liaison sends over the network.
+func NewService(md metadata.Repo, pipeline queue.Server, localPipeline queue.Queue, omr observability.MetricsRegistry,
+	pm protector.Memory,
+) (Service, error) {
+	if md == nil || localPipeline == nil || omr == nil || pm == nil {
+		return nil, errors.New("trace: the metadata repo, local pipeline, metrics registry and memory protector are required")
+	}
+	s := &standalone{
+		metadata:      md,
+		pipeline:      pipeline,
+		localPipeline: localPipeline,
+		omr:           omr,
+		pm:            pm,
+		option:        option{mergePolicy: &mergePolicy{}, protector: pm},
+		stopCh:        make(chan struct{}),
+	}
+	return s, nil
+}
+
+func (s *standalone) Name() string { return "trace" }
+
+// Role returns the cluster role of the service.
+func (s *standalone) Role() databasev1.Role { return databasev1.Role_ROLE_DATA }
+
+func (s *standalone) FlagSet() *run.FlagSet {
+	if s.fs != nil {
+		return s.fs
+	}
+	fs := run.NewFlagSet("trace")
+	commonFlags{root: &s.root, dataPath: &s.dataPath, option: &s.option, maxDiskUsagePercent: &s.maxDiskUsagePercent}.register(fs)
+	s.option.seriesCacheMaxSize = defaultSeriesCacheMaxSize
+	fs.Var(&s.option.seriesCacheMaxSize, "trace-series-cache-max-size", "the size of the cache of trace data blocks")
+	s.option.mergePolicy.maxFanOutSize = defaultMaxFanOutSize
+	fs.Var(&s.option.mergePolicy.maxFanOutSize, "trace-max-fan-out-size", "the largest file a background merge of trace data writes")
+	fs.IntVar(&s.maxFileSnapshotNum, "trace-max-file-snapshot-num", defaultMaxFileSnapshotNum, "the number of trace snapshots kept")
+	fs.DurationVar(&s.option.elementIndexFlushTimeout, "trace-element-index-flush-timeout", defaultFlushTimeout,
+		"the longest time written index entries may stay only in memory")
+	s.fs = fs
+	return fs
+}
+
+func (s *standalone) Validate() error {
+	err := commonFlags{root: &s.root, dataPath: &s.dataPath, option: &s.option, maxDiskUsagePercent: &s.maxDiskUsagePercent}.validate()
+	if s.maxFileSnapshotNum < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-max-file-snapshot-num must not be negative, got %d", s.maxFileSnapshotNum))
+	}
+	if s.option.seriesCacheMaxSize < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-series-cache-max-size must not be negative, got %s", s.option.seriesCacheMaxSize))
+	}
+	if s.option.mergePolicy.maxFanOutSize < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-max-fan-out-size must not be negative, got %s", s.option.mergePolicy.maxFanOutSize))
+	}
+	return err
+}
+
+func (s *standalone) PreRun(_ context.Context) error {
+	s.l = logger.GetLogger("trace")
+	s.lfs = fs.NewLocalFileSystem()
+	if s.root == "" {
+		return errEmptyRootPath
+	}
+	s.dataPath = resolveDataPath(s.root, s.dataPath)
+	s.snapshotDir = filepath.Join(s.root, "trace", "snapshots")
+	for _, dir := range []string{s.dataPath, s.snapshotDir} {
+		if err := s.lfs.MkdirIfNotExist(dir, 0o755); err != nil {
+			return errors.Wrapf(err, "create trace directory %s", dir)
+		}
+	}
+	s.metrics = newMetrics(s.omr)
+	s.schemaRepo = *newSchemaRepo(s.dataPath, s.metadata, s.l)
+	s.schemaRepo.Repository = resourceSchema.NewRepository(s.metadata, commonv1.Catalog_CATALOG_TRACE,
+		newSupplier(s.dataPath, s, nil), s.l)
+	s.snapshot = newSnapshotter(&s.schemaRepo, s.snapshotDir, s.maxFileSnapshotNum, s.lfs, s.l)
+	w := newWriteCallback(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.metrics, s.l)
+	q := newQueryCallback(&s.schemaRepo, s.metrics, s.l)
+	pipelines := []queue.Server{s.localPipeline}
+	if s.pipeline != nil && s.pipeline != queue.Server(s.localPipeline) {
+		pipelines = append(pipelines, s.pipeline)
+	}
+	for _, p := range pipelines {
+		if err := p.Subscribe(bus.TopicTraceWrite, w); err != nil {
+			return errors.Wrap(err, "subscribe the trace write handler")
+		}
+		if err := p.Subscribe(bus.TopicTraceQuery, q); err != nil {
+			return errors.Wrap(err, "subscribe the trace query handler")
+		}
+	}
+	s.schemaRepo.Watch()
+	return nil
+}
+
+func (s *standalone) Serve() run.StopNotify { return s.stopCh }
+
+func (s *standalone) GracefulStop() {
+	if s.schemaRepo.Repository != nil {
+		s.schemaRepo.Close()
+	}
+	select {
+	case <-s.stopCh:
+	default:
+		close(s.stopCh)
+	}
+}
+
+func (s *standalone) LoadGroup(name string) (resourceSchema.Group, bool) {
+	if s.schemaRepo.Repository == nil {
+		return nil, false
+	}
+	return s.schemaRepo.LoadGroup(name)
+}
+
+func (s *standalone) Trace(md *commonv1.Metadata) (Trace, error) {
+	if s.schemaRepo.Repository == nil {
+		return nil, ErrTraceNotExist
+	}
+	t, ok := s.schemaRepo.loadTrace(md)
+	if !ok {
+		return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
+	}
+	return t, nil
+}
+
+func (s *standalone) GetRemovalSegmentsTimeRange(group string) *timestamp.TimeRange {
+	if s.schemaRepo.Repository == nil {
+		return nil
+	}
+	return s.schemaRepo.removalSegmentsTimeRange(group)
+}
+
+// Snapshot takes a consistent copy of every group's trace data and returns its directory.
+func (s *standalone) Snapshot(ctx context.Context) (string, error) {
+	if s.snapshot == nil {
+		return "", errors.New("trace: the service is not running")
+	}
+	return s.snapshot.take(ctx)
+}

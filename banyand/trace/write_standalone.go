@@ -1,0 +1,188 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package trace
+
+import (
+	"context"
+	"time"
+
+	"github.com/pkg/errors"
+
+	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
+	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
+	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
+	"github.com/apache/skywalking-banyandb/pkg/fs"
+	"github.com/apache/skywalking-banyandb/pkg/logger"
+)
+
+// writeCallback is the data side of the write path: it stores the batches of routed spans that
+// arrive on the trace-write topic, one atomic table write per (segment, shard), and answers a
+// status per span. Its payload is []*tracev1.InternalWriteRequest and its reply []modelv1.Status.
+type writeCallback struct {
+	schemaRepo          *schemaRepo
+	lfs                 fs.FileSystem
+	metrics             *metrics
+	l                   *logger.Logger
+	dataPath            string
+	maxDiskUsagePercent int
+}
+
+func newWriteCallback(repo *schemaRepo, lfs fs.FileSystem, dataPath string, maxDiskUsagePercent int, m *metrics,
+	l *logger.Logger,
+) *writeCallback {
+	return &writeCallback{schemaRepo: repo, lfs: lfs, dataPath: dataPath, maxDiskUsagePercent: maxDiskUsagePercent, metrics: m, l: l}
+}
+
+// tableBatch is the spans of one batch that go to one table.
+type tableBatch struct {
+	table *tstable.Table
+	wo    tstable.WriteOptions
+	group string
+	spans []tstable.Span
+	index []int // positions of the spans' requests in the batch
+}
+
+type tableKey struct {
+	table *tstable.Table
+	is    *indexSchema
+}
+
+// Handle stores a batch and returns the status of each request.
+func (w *writeCallback) Handle(_ context.Context, payload any) (any, error) {
+	reqs, ok := payload.([]*tracev1.InternalWriteRequest)
+	if !ok {
+		return nil, errors.Errorf("trace write: unexpected payload %T", payload)
+	}
+	start := time.Now()
+	statuses := make([]modelv1.Status, len(reqs))
+	if w.diskFull() {
+		for i := range statuses {
+			statuses[i] = modelv1.Status_STATUS_DISK_FULL
+		}
+		return statuses, nil
+	}
+	batches := make(map[tableKey]*tableBatch)
+	var order []*tableBatch
+	var segs []storage.Segment[*tstable.Table]
+	defer func() {
+		for _, s := range segs {
+			s.DecRef()
+		}
+	}()
+	type segKey struct {
+		h     *tsdbHolder
+		start int64
+	}
+	segCache := make(map[segKey]storage.Segment[*tstable.Table])
+	for i, iwr := range reqs {
+		req := iwr.GetRequest()
+		t, ok := w.schemaRepo.loadTrace(req.GetMetadata())
+		if !ok {
+			statuses[i] = modelv1.Status_STATUS_NOT_FOUND
+			continue
+		}
+		is := t.loadIndexSchema()
+		ps, st, reason := parseSpan(&is.tags, req)
+		if st != modelv1.Status_STATUS_SUCCEED {
+			w.l.Debug().Str("group", t.group).Str("trace", t.name).Str("reason", reason).Msg("span refused")
+			statuses[i] = st
+			continue
+		}
+		h, ok := t.loadTSDB()
+		if !ok {
+			statuses[i] = modelv1.Status_STATUS_INTERNAL_ERROR
+			continue
+		}
+		// Spans of one day (or hour) mostly share a segment: look it up once per batch.
+		var seg storage.Segment[*tstable.Table]
+		for k, s := range segCache {
+			if k.h == h && s.TimeRange().Contains(ps.ts.UnixNano()) {
+				seg = s
+				break
+			}
+		}
+		if seg == nil {
+			s, err := h.db.CreateSegmentIfNotExist(ps.ts)
+			if err != nil {
+				if errors.Is(err, storage.ErrSegmentExpired) {
+					statuses[i] = modelv1.Status_STATUS_INVALID_TIMESTAMP
+				} else {
+					w.l.Error().Err(err).Str("group", t.group).Msg("failed to create a segment")
+					statuses[i] = modelv1.Status_STATUS_INTERNAL_ERROR
+				}
+				continue
+			}
+			segs = append(segs, s)
+			segCache[segKey{h: h, start: s.TimeRange().Start.UnixNano()}] = s
+			seg = s
+		}
+		shard := storage.ShardID(shardOf(ps.traceID, seg.ShardNum()))
+		table, err := seg.Table(shard)
+		if err != nil {
+			w.l.Error().Err(err).Str("group", t.group).Msg("failed to open a table")
+			statuses[i] = modelv1.Status_STATUS_INTERNAL_ERROR
+			continue
+		}
+		key := tableKey{table: table, is: is}
+		b, ok := batches[key]
+		if !ok {
+			b = &tableBatch{table: table, wo: is.write, group: t.group}
+			batches[key] = b
+			order = append(order, b)
+		}
+		b.spans = append(b.spans, tstable.Span{
+			TraceID:   storedTraceID(t.name, ps.traceID),
+			SpanID:    ps.spanID,
+			Timestamp: ps.ts.UnixNano(),
+			Tags:      storedTags(&is.tags, req.GetTags()),
+			Payload:   req.GetSpan(),
+		})
+		b.index = append(b.index, i)
+	}
+	for _, b := range order {
+		st := modelv1.Status_STATUS_SUCCEED
+		if err := b.table.Write(b.spans, b.wo); err != nil {
+			w.l.Error().Err(err).Str("group", b.group).Int("spans", len(b.spans)).Msg("failed to write spans")
+			st = modelv1.Status_STATUS_INTERNAL_ERROR
+			w.metrics.writeErrors.WithLabelValues(b.group, st.String()).Add(float64(len(b.spans)))
+		} else {
+			w.metrics.writtenSpans.WithLabelValues(b.group).Add(float64(len(b.spans)))
+			w.metrics.writeLatency.WithLabelValues(b.group).Observe(time.Since(start).Seconds())
+		}
+		for _, i := range b.index {
+			statuses[i] = st
+		}
+	}
+	return statuses, nil
+}
+
+// storedTags drops the trace id and span id values, which the table keeps in their own fields.
+func storedTags(tl *tagLocator, tags []*modelv1.TagValue) []*modelv1.TagValue {
+	out := make([]*modelv1.TagValue, len(tags))
+	copy(out, tags)
+	if tl.traceIDPos < len(out) {
+		out[tl.traceIDPos] = nil
+	}
+	if tl.spanIDPos < len(out) {
+		out[tl.spanIDPos] = nil
+	}
+	return out
+}
+
+// diskFull reports whether the data disk is above the configured usage.
+func (w *writeCallback) diskFull() bool {
+	if w.maxDiskUsagePercent <= 0 || w.maxDiskUsagePercent >= 100 {
+		return false
+	}
+	used, err := w.lfs.DiskUsagePercent(w.dataPath)
+	if err != nil {
+		w.l.Warn().Err(err).Msg("failed to read the disk usage")
+		return false
+	}
+	return used >= w.maxDiskUsagePercent
+}
