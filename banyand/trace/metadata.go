@@ -41,11 +41,8 @@ func (sr *schemaRepo) loadTrace(md *commonv1.Metadata) (*trace, bool) {
 	if !ok {
 		return nil, false
 	}
-	t, ok := res.(traceResource)
-	if !ok {
-		return nil, false
-	}
-	return t.trace(), true
+	t, ok := res.Delegated().(*trace)
+	return t, ok && t != nil
 }
 
 // waitTrace returns the live trace of a schema, waiting until ctx ends for it to load.
@@ -65,13 +62,6 @@ func (sr *schemaRepo) waitTrace(ctx context.Context, md *commonv1.Metadata) (*tr
 	}
 	return t, nil
 }
-
-// traceResource is what OpenResource hands back: the listener, which is the trace itself.
-type traceResource interface {
-	trace() *trace
-}
-
-func (t *trace) trace() *trace { return t }
 
 // groupTSDB returns the storage of a group on a data node.
 func (sr *schemaRepo) groupTSDB(group string) (*tsdbHolder, bool) {

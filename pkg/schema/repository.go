@@ -67,6 +67,8 @@ func (r *resource) IndexRules() []*databasev1.IndexRule { return r.rules }
 
 func (r *resource) Group() Group { return r.group }
 
+func (r *resource) Delegated() IndexListener { return r.listener }
+
 type groupState struct {
 	group     *group
 	resources map[string]*resource // by resource name

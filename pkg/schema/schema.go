@@ -51,6 +51,9 @@ type Resource interface {
 	IndexRules() []*databasev1.IndexRule
 	// Group returns the resource's open group.
 	Group() Group
+	// Delegated returns what the supplier opened for the resource (its IndexListener), or nil
+	// while the supplier has not opened it yet.
+	Delegated() IndexListener
 }
 
 // IndexListener is told when the index rules of an open resource change.

@@ -1,0 +1,63 @@
+# Licensed to the Apache Software Foundation (ASF) under one or more
+# contributor license agreements.  The ASF licenses this file to you under
+# the Apache License, Version 2.0 (the "License").
+
+SHELL := /bin/bash
+GO ?= go
+BIN_DIR := bin
+SERVER := $(BIN_DIR)/banyand-server
+DATA_DIR ?= $(CURDIR)/data
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/apache/skywalking-banyandb/api/proto/banyandb.Revision=$(REVISION)
+# Test packages: unit tests everywhere, the integration suites under test/integration.
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build run test test-unit test-integration generate check-generate lint fmt vet bench clean
+
+all: build
+
+## build: compile banyand-server into bin/
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(SERVER) ./banyand/cmd/server
+
+## run: start a standalone server (embedded etcd, data under ./data, gRPC on 17912, HTTP on 17913, metrics on 2121)
+run: build
+	mkdir -p $(DATA_DIR)
+	$(SERVER) standalone --metadata-root-path=$(DATA_DIR) --trace-root-path=$(DATA_DIR) --logging-env=dev $(ARGS)
+
+## test: every unit test and integration suite
+test: build
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...
+
+## test-unit: the unit tests only
+test-unit:
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/integration)
+
+## test-integration: the Ginkgo suites against real servers
+test-integration: build
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/integration/...
+
+## generate: regenerate the protobuf Go code with the pinned buf and plugins
+generate:
+	cd api && $(GO) tool -modfile=../tools/go.mod buf generate
+
+## check-generate: fail if the committed generated code differs from what generate produces
+check-generate: generate
+	git diff --exit-code -- api/proto
+
+## lint: formatting and vet
+lint: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## bench: start a fresh standalone server, run the trace workload against it, print the figures
+##        (ADDR=host:port runs it against a server that is already running)
+bench:
+	ADDR=$(ADDR) bash test/stress/trace/run_bench.sh $(BENCH_ARGS)
+
+clean:
+	rm -rf $(BIN_DIR)
