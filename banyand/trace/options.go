@@ -28,6 +28,7 @@ const (
 	defaultSeriesCacheMaxSize  = 32 << 20
 	defaultMaxFanOutSize       = 256 << 20
 	defaultMaxFileSnapshotNum  = 2
+	defaultSchemaWait          = 2 * time.Second
 )
 
 // mergePolicy bounds what background compactions produce.
@@ -64,6 +65,7 @@ type commonFlags struct {
 	dataPath            *string
 	option              *option
 	maxDiskUsagePercent *int
+	schemaWait          *time.Duration
 }
 
 func (c commonFlags) register(fs *run.FlagSet) {
@@ -73,6 +75,8 @@ func (c commonFlags) register(fs *run.FlagSet) {
 		"the longest time written trace data may stay only in memory before it is flushed to files")
 	fs.IntVar(c.maxDiskUsagePercent, "trace-max-disk-usage-percent", defaultMaxDiskUsagePercent,
 		"the disk usage percent above which trace writes are refused with STATUS_DISK_FULL")
+	fs.DurationVar(c.schemaWait, "trace-metadata-cache-wait-duration", defaultSchemaWait,
+		"how long a write waits for a trace schema this node has not loaded yet before it fails")
 }
 
 func (c commonFlags) validate() error {
@@ -82,6 +86,9 @@ func (c commonFlags) validate() error {
 	}
 	if *c.maxDiskUsagePercent < 0 || *c.maxDiskUsagePercent > 100 {
 		err = multierr.Append(err, errors.Errorf("--trace-max-disk-usage-percent must be within [0, 100], got %d", *c.maxDiskUsagePercent))
+	}
+	if *c.schemaWait < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-metadata-cache-wait-duration must not be negative, got %s", *c.schemaWait))
 	}
 	if c.option.flushTimeout < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-flush-timeout must not be negative, got %s", c.option.flushTimeout))

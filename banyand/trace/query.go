@@ -226,9 +226,9 @@ func (t *trace) loadSpans(segs []storage.Segment[*tstable.Table], ids []string) 
 			byShard[shard] = append(byShard[shard], storedTraceID(t.name, id))
 		}
 		for shard, stored := range byShard {
-			table, err := seg.Table(shard)
-			if err != nil {
-				return nil, errors.Wrapf(err, "open shard %d of segment %s", shard, seg.Dir())
+			table, ok := seg.OpenedTable(shard)
+			if !ok {
+				continue
 			}
 			found, err := table.GetTraces(stored)
 			if err != nil {

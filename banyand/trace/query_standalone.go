@@ -48,7 +48,7 @@ func (q *queryCallback) Handle(ctx context.Context, payload any) (any, error) {
 		start := time.Now()
 		t, ok := q.schemaRepo.loadTrace(&commonv1.Metadata{Group: g, Name: req.GetName()})
 		if !ok {
-			return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", g, req.GetName())
+			return nil, toStatus(errors.Wrapf(ErrTraceNotExist, "%s/%s", g, req.GetName()))
 		}
 		opts := model.TraceQueryOptions{
 			Name:          req.GetName(),
@@ -64,7 +64,7 @@ func (q *queryCallback) Handle(ctx context.Context, payload any) (any, error) {
 		q.metrics.queryLatency.WithLabelValues(g).Observe(time.Since(start).Seconds())
 		if err != nil {
 			q.metrics.queryErrors.WithLabelValues(g).Inc()
-			return nil, err
+			return nil, toStatus(err)
 		}
 		for _, r := range res.Traces {
 			all = append(all, toInternalTrace(r))

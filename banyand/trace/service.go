@@ -24,6 +24,7 @@ type frontDoor interface {
 	publisher() queue.Client
 	selector() node.Selector
 	queryMetrics() *metrics
+	writeSchemaWait() time.Duration
 }
 
 func (s *standalone) repo() *schemaRepo       { return &s.schemaRepo }
@@ -43,18 +44,25 @@ var localSelector = node.NewLocalSelector(localNodeName)
 // grpcService implements the public TraceService on top of a node's trace service.
 type grpcService struct {
 	tracev1.UnimplementedTraceServiceServer
-	door       frontDoor
-	l          *logger.Logger
-	schemaWait time.Duration
+	door frontDoor
+	l    *logger.Logger
 }
 
 // NewTraceServer returns the public TraceService of a standalone server or a liaison. It may be
-// built before the service's PreRun; it serves once the service is running. schemaWait is how long
-// a write waits for a schema this node has not loaded yet (0: no wait).
-func NewTraceServer(svc Service, schemaWait time.Duration) (tracev1.TraceServiceServer, error) {
+// built before the service's PreRun; it serves once the service is running.
+func NewTraceServer(svc Service) (tracev1.TraceServiceServer, error) {
 	door, ok := svc.(frontDoor)
 	if !ok {
 		return nil, errors.Errorf("trace: %T cannot serve the trace API", svc)
 	}
-	return &grpcService{door: door, l: logger.GetLogger("trace", "grpc"), schemaWait: schemaWait}, nil
+	return &grpcService{door: door, l: logger.GetLogger("trace", "grpc")}, nil
 }
+
+var (
+	_ frontDoor = (*standalone)(nil)
+	_ frontDoor = (*liaison)(nil)
+)
+
+func (s *standalone) writeSchemaWait() time.Duration { return s.schemaWait }
+
+func (l *liaison) writeSchemaWait() time.Duration { return l.schemaWait }

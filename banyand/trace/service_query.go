@@ -66,8 +66,15 @@ func (s *grpcService) Query(ctx context.Context, req *tracev1.QueryRequest) (*tr
 	wg.Wait()
 	merged := make(map[string]*tracev1.InternalTrace)
 	var order []*tracev1.InternalTrace
+	missing := 0
 	for _, r := range replies {
 		if r.err != nil {
+			if code := status.Code(r.err); code == codes.Unavailable || code == codes.DeadlineExceeded {
+				// A node that is registered but unreachable: answer from the live ones.
+				missing++
+				s.l.Warn().Err(r.err).Str("node", r.node).Msg("a data node did not answer a query; the result may miss its data")
+				continue
+			}
 			return nil, toStatus(r.err)
 		}
 		for _, t := range r.resp.GetInternalTraces() {
@@ -81,6 +88,9 @@ func (s *grpcService) Query(ctx context.Context, req *tracev1.QueryRequest) (*tr
 			merged[t.GetTraceId()] = t
 			order = append(order, t)
 		}
+	}
+	if m := s.door.queryMetrics(); m != nil {
+		m.missingNodes.WithLabelValues().Set(float64(missing))
 	}
 	sortTraces(order, byIDs, req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC)
 	offset := int(req.GetOffset())

@@ -105,8 +105,8 @@ func (s *grpcService) writeBatch(ctx context.Context, batch []*tracev1.WriteRequ
 			continue
 		}
 		t, ok := repo.loadTrace(req.GetMetadata())
-		if !ok && s.schemaWait > 0 {
-			wctx, cancel := context.WithTimeout(ctx, s.schemaWait)
+		if wait := s.door.writeSchemaWait(); !ok && wait > 0 {
+			wctx, cancel := context.WithTimeout(ctx, wait)
 			t, _ = repo.waitTrace(wctx, req.GetMetadata())
 			cancel()
 			ok = t != nil
@@ -131,8 +131,9 @@ func (s *grpcService) writeBatch(ctx context.Context, batch []*tracev1.WriteRequ
 			statuses[i] = modelv1.Status_STATUS_NOT_FOUND
 			continue
 		}
-		shard := shardOf(ps.traceID, g.GetSchema().GetResourceOpts().GetShardNum())
-		node, err := s.door.selector().Pick(t.group, t.name, shard)
+		shardNum := g.GetSchema().GetResourceOpts().GetShardNum()
+		shard := shardOf(ps.traceID, shardNum)
+		node, err := s.door.selector().Pick(t.group, t.name, shard, shardNum)
 		if err != nil {
 			s.l.Warn().Err(err).Str("group", t.group).Uint32("shard", shard).Msg("no node for a shard")
 			statuses[i] = modelv1.Status_STATUS_INTERNAL_ERROR

@@ -8,6 +8,7 @@ package trace
 
 import (
 	"context"
+	"time"
 
 	"github.com/pkg/errors"
 
@@ -45,6 +46,7 @@ type liaison struct {
 	maxDiskUsagePercent int
 
 	nodeRegistry grpc.NodeRegistry
+	schemaWait   time.Duration
 	fs           *run.FlagSet
 	stopCh       chan struct{}
 	metrics      *metrics
@@ -80,13 +82,13 @@ func (l *liaison) FlagSet() *run.FlagSet {
 		return l.fs
 	}
 	fs := run.NewFlagSet("trace")
-	commonFlags{root: &l.root, dataPath: &l.dataPath, option: &l.option, maxDiskUsagePercent: &l.maxDiskUsagePercent}.register(fs)
+	commonFlags{root: &l.root, dataPath: &l.dataPath, option: &l.option, maxDiskUsagePercent: &l.maxDiskUsagePercent, schemaWait: &l.schemaWait}.register(fs)
 	l.fs = fs
 	return fs
 }
 
 func (l *liaison) Validate() error {
-	return commonFlags{root: &l.root, dataPath: &l.dataPath, option: &l.option, maxDiskUsagePercent: &l.maxDiskUsagePercent}.validate()
+	return commonFlags{root: &l.root, dataPath: &l.dataPath, option: &l.option, maxDiskUsagePercent: &l.maxDiskUsagePercent, schemaWait: &l.schemaWait}.validate()
 }
 
 func (l *liaison) PreRun(_ context.Context) error {

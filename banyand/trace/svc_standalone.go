@@ -9,6 +9,7 @@ package trace
 import (
 	"context"
 	"path/filepath"
+	"time"
 
 	"github.com/pkg/errors"
 	"go.uber.org/multierr"
@@ -46,10 +47,11 @@ type standalone struct {
 	maxDiskUsagePercent int
 	maxFileSnapshotNum  int
 
-	fs       *run.FlagSet
-	stopCh   chan struct{}
-	metrics  *metrics
-	snapshot *snapshotter
+	schemaWait time.Duration
+	fs         *run.FlagSet
+	stopCh     chan struct{}
+	metrics    *metrics
+	snapshot   *snapshotter
 }
 
 // NewService returns the trace service of a node that stores traces. localPipeline carries the
@@ -83,7 +85,7 @@ func (s *standalone) FlagSet() *run.FlagSet {
 		return s.fs
 	}
 	fs := run.NewFlagSet("trace")
-	commonFlags{root: &s.root, dataPath: &s.dataPath, option: &s.option, maxDiskUsagePercent: &s.maxDiskUsagePercent}.register(fs)
+	commonFlags{root: &s.root, dataPath: &s.dataPath, option: &s.option, maxDiskUsagePercent: &s.maxDiskUsagePercent, schemaWait: &s.schemaWait}.register(fs)
 	s.option.seriesCacheMaxSize = defaultSeriesCacheMaxSize
 	fs.Var(&s.option.seriesCacheMaxSize, "trace-series-cache-max-size", "the size of the cache of trace data blocks")
 	s.option.mergePolicy.maxFanOutSize = defaultMaxFanOutSize
@@ -96,7 +98,7 @@ func (s *standalone) FlagSet() *run.FlagSet {
 }
 
 func (s *standalone) Validate() error {
-	err := commonFlags{root: &s.root, dataPath: &s.dataPath, option: &s.option, maxDiskUsagePercent: &s.maxDiskUsagePercent}.validate()
+	err := commonFlags{root: &s.root, dataPath: &s.dataPath, option: &s.option, maxDiskUsagePercent: &s.maxDiskUsagePercent, schemaWait: &s.schemaWait}.validate()
 	if s.maxFileSnapshotNum < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-max-file-snapshot-num must not be negative, got %d", s.maxFileSnapshotNum))
 	}
@@ -127,7 +129,7 @@ func (s *standalone) PreRun(_ context.Context) error {
 	s.schemaRepo.Repository = resourceSchema.NewRepository(s.metadata, commonv1.Catalog_CATALOG_TRACE,
 		newSupplier(s.dataPath, s, nil), s.l)
 	s.snapshot = newSnapshotter(&s.schemaRepo, s.snapshotDir, s.maxFileSnapshotNum, s.lfs, s.l)
-	w := newWriteCallback(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.metrics, s.l)
+	w := newWriteCallback(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.schemaWait, s.metrics, s.l)
 	q := newQueryCallback(&s.schemaRepo, s.metrics, s.l)
 	pipelines := []queue.Server{s.localPipeline}
 	if s.pipeline != nil && s.pipeline != queue.Server(s.localPipeline) {

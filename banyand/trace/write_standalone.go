@@ -30,12 +30,16 @@ type writeCallback struct {
 	l                   *logger.Logger
 	dataPath            string
 	maxDiskUsagePercent int
+	schemaWait          time.Duration
 }
 
-func newWriteCallback(repo *schemaRepo, lfs fs.FileSystem, dataPath string, maxDiskUsagePercent int, m *metrics,
-	l *logger.Logger,
+func newWriteCallback(repo *schemaRepo, lfs fs.FileSystem, dataPath string, maxDiskUsagePercent int, schemaWait time.Duration,
+	m *metrics, l *logger.Logger,
 ) *writeCallback {
-	return &writeCallback{schemaRepo: repo, lfs: lfs, dataPath: dataPath, maxDiskUsagePercent: maxDiskUsagePercent, metrics: m, l: l}
+	return &writeCallback{
+		schemaRepo: repo, lfs: lfs, dataPath: dataPath, maxDiskUsagePercent: maxDiskUsagePercent,
+		schemaWait: schemaWait, metrics: m, l: l,
+	}
 }
 
 // tableBatch is the spans of one batch that go to one table.
@@ -53,7 +57,7 @@ type tableKey struct {
 }
 
 // Handle stores a batch and returns the status of each request.
-func (w *writeCallback) Handle(_ context.Context, payload any) (any, error) {
+func (w *writeCallback) Handle(ctx context.Context, payload any) (any, error) {
 	reqs, ok := payload.([]*tracev1.InternalWriteRequest)
 	if !ok {
 		return nil, errors.Errorf("trace write: unexpected payload %T", payload)
@@ -82,6 +86,13 @@ func (w *writeCallback) Handle(_ context.Context, payload any) (any, error) {
 	for i, iwr := range reqs {
 		req := iwr.GetRequest()
 		t, ok := w.schemaRepo.loadTrace(req.GetMetadata())
+		if !ok && w.schemaWait > 0 {
+			// A schema created a moment ago through another node may not have reached this one yet.
+			wctx, cancel := context.WithTimeout(ctx, w.schemaWait)
+			t, _ = w.schemaRepo.waitTrace(wctx, req.GetMetadata())
+			cancel()
+			ok = t != nil
+		}
 		if !ok {
 			statuses[i] = modelv1.Status_STATUS_NOT_FOUND
 			continue

@@ -7,11 +7,11 @@
 package cmdsetup
 
 import (
-	"time"
 
 	"github.com/pkg/errors"
 
 	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
+	"github.com/apache/skywalking-banyandb/banyand/liaison/http"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/banyand/observability"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
@@ -21,8 +21,6 @@ import (
 	"github.com/apache/skywalking-banyandb/pkg/run"
 )
 
-// defaultSchemaWait is how long a write waits for a schema the node has not loaded yet.
-const defaultSchemaWait = 2 * time.Second
 
 // Node is the units of one role, registered in one group.
 type Node struct {
@@ -38,6 +36,8 @@ type Node struct {
 	Metrics observability.Service
 	// Identity is the node's advertised host.
 	Identity *Identity
+	// Queue is a data node's internal gRPC endpoint (nil on other roles).
+	Queue queue.GRPCServer
 }
 
 // NewStandalone builds a standalone server: embedded etcd, local storage, the public API.
@@ -50,14 +50,14 @@ func NewStandalone() (*Node, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace service")
 	}
-	traceServer, err := trace.NewTraceServer(traceSvc, defaultSchemaWait)
+	traceServer, err := trace.NewTraceServer(traceSvc)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
 	grpcServer := grpc.NewServer(md, traceServer)
 	id := newIdentity()
 	g := run.NewGroup("standalone")
-	g.Register(newLogging(), id, md, metrics, pm, traceSvc, grpcServer)
+	g.Register(newLogging(), id, md, metrics, pm, traceSvc, grpcServer, http.NewServer(md, grpcServer.Serving))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Metrics: metrics, Identity: id}, nil
 }
 
@@ -68,33 +68,37 @@ func NewLiaison() (*Node, error) {
 	pm := protector.NewMemory(metrics)
 	pipeline := queue.NewLocal()
 	selector := node.NewRendezvousSelector()
-	traceSvc, err := trace.NewLiaison(md, pipeline, pipeline, metrics, pm, selector, nil)
+	client := queue.NewGRPCClient()
+	traceSvc, err := trace.NewLiaison(md, pipeline, client, metrics, pm, selector, nil)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace service")
 	}
-	traceServer, err := trace.NewTraceServer(traceSvc, defaultSchemaWait)
+	traceServer, err := trace.NewTraceServer(traceSvc)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
 	grpcServer := grpc.NewServer(md, traceServer)
 	id := newIdentity()
 	g := run.NewGroup("liaison")
-	g.Register(newLogging(), id, md, metrics, pm, traceSvc, grpcServer)
+	g.Register(newLogging(), id, md, metrics, pm, newNodeWatcher(md, selector, client), traceSvc, grpcServer,
+		http.NewServer(md, grpcServer.Serving))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Metrics: metrics, Identity: id}, nil
 }
 
-// NewData builds a data node: storage for its shards over an external etcd.
+// NewData builds a data node: storage for its shards over an external etcd, served to liaisons on
+// an internal gRPC endpoint, and registered in etcd while it runs.
 func NewData() (*Node, error) {
 	md := metadata.NewClientService()
 	metrics := observability.NewMetricService(nil)
 	pm := protector.NewMemory(metrics)
-	pipeline := queue.NewLocal()
-	traceSvc, err := trace.NewService(md, pipeline, pipeline, metrics, pm)
+	local := queue.NewLocal()
+	server := queue.NewGRPCServer()
+	traceSvc, err := trace.NewService(md, server, local, metrics, pm)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace service")
 	}
 	id := newIdentity()
 	g := run.NewGroup("data")
-	g.Register(newLogging(), id, md, metrics, pm, traceSvc)
-	return &Node{Group: g, Metadata: md, Trace: traceSvc, Metrics: metrics, Identity: id}, nil
+	g.Register(newLogging(), id, md, metrics, pm, server, traceSvc, newRegistration(md, id, server))
+	return &Node{Group: g, Metadata: md, Trace: traceSvc, Metrics: metrics, Identity: id, Queue: server}, nil
 }

@@ -23,8 +23,8 @@ var ErrNoNode = errors.New("node: no data node available")
 
 // Selector maps a (group, shard) to the name of the node that holds it.
 type Selector interface {
-	// Pick returns the node that holds the shard of a group's resource.
-	Pick(group, name string, shardID uint32) (string, error)
+	// Pick returns the node that holds shard shardID of a group's resource, the group having shardNum shards.
+	Pick(group, name string, shardID, shardNum uint32) (string, error)
 	// AddNode adds or refreshes a live node.
 	AddNode(n *databasev1.Node)
 	// RemoveNode forgets a node.
@@ -40,7 +40,7 @@ func NewLocalSelector(nodeName string) Selector {
 
 type localSelector struct{ name string }
 
-func (s *localSelector) Pick(string, string, uint32) (string, error) { return s.name, nil }
+func (s *localSelector) Pick(string, string, uint32, uint32) (string, error) { return s.name, nil }
 
 func (s *localSelector) AddNode(*databasev1.Node) {}
 
@@ -49,32 +49,55 @@ func (s *localSelector) RemoveNode(*databasev1.Node) {}
 func (s *localSelector) Nodes() []string { return []string{s.name} }
 
 // NewRendezvousSelector returns a selector that places shards by rendezvous (highest random
-// weight) hashing over the live nodes: every selector with the same node list picks the same node,
-// and a node joining or leaving moves only the shards it wins or held.
+// weight) hashing with bounded load over the live nodes: shards are placed in order, each on the
+// node of highest weight that holds fewer than ceil(shards/nodes) of the group's shards. Every
+// selector with the same node list picks the same nodes, every node gets its share of a group's
+// shards, and a node joining or leaving moves few shards.
 func NewRendezvousSelector() Selector {
-	return &rendezvous{nodes: make(map[string]struct{})}
+	return &rendezvous{nodes: make(map[string]struct{}), placements: make(map[placementKey][]string)}
+}
+
+type placementKey struct {
+	group    string
+	shardNum uint32
 }
 
 type rendezvous struct {
 	nodes map[string]struct{}
-	mu    sync.RWMutex
+	// placements caches the shard -> node assignment per group; cleared when the nodes change.
+	placements map[placementKey][]string
+	mu         sync.Mutex
 }
 
 func (s *rendezvous) AddNode(n *databasev1.Node) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.nodes[n.GetMetadata().GetName()] = struct{}{}
+	name := n.GetMetadata().GetName()
+	if _, ok := s.nodes[name]; ok {
+		return
+	}
+	s.nodes[name] = struct{}{}
+	s.placements = make(map[placementKey][]string)
 }
 
 func (s *rendezvous) RemoveNode(n *databasev1.Node) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.nodes, n.GetMetadata().GetName())
+	name := n.GetMetadata().GetName()
+	if _, ok := s.nodes[name]; !ok {
+		return
+	}
+	delete(s.nodes, name)
+	s.placements = make(map[placementKey][]string)
 }
 
 func (s *rendezvous) Nodes() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sortedNodesLocked()
+}
+
+func (s *rendezvous) sortedNodesLocked() []string {
 	out := make([]string, 0, len(s.nodes))
 	for n := range s.nodes {
 		out = append(out, n)
@@ -83,24 +106,61 @@ func (s *rendezvous) Nodes() []string {
 	return out
 }
 
-func (s *rendezvous) Pick(group, _ string, shardID uint32) (string, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var best string
-	var bestWeight uint64
-	key := group + "/" + strconv.FormatUint(uint64(shardID), 10)
-	for n := range s.nodes {
-		h := fnv.New64a()
-		_, _ = h.Write([]byte(key))
-		_, _ = h.Write([]byte{0})
-		_, _ = h.Write([]byte(n))
-		w := h.Sum64()
-		if best == "" || w > bestWeight || (w == bestWeight && n < best) {
-			best, bestWeight = n, w
-		}
-	}
-	if best == "" {
+func (s *rendezvous) Pick(group, _ string, shardID, shardNum uint32) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.nodes) == 0 {
 		return "", errors.Wrapf(ErrNoNode, "group %s shard %d", group, shardID)
 	}
-	return best, nil
+	if shardNum <= shardID {
+		shardNum = shardID + 1
+	}
+	key := placementKey{group: group, shardNum: shardNum}
+	p, ok := s.placements[key]
+	if !ok {
+		p = place(group, shardNum, s.sortedNodesLocked())
+		s.placements[key] = p
+	}
+	return p[shardID], nil
+}
+
+// place assigns every shard of a group to a node by bounded-load rendezvous hashing.
+func place(group string, shardNum uint32, nodes []string) []string {
+	capacity := (int(shardNum) + len(nodes) - 1) / len(nodes)
+	load := make(map[string]int, len(nodes))
+	out := make([]string, shardNum)
+	ranked := make([]string, len(nodes))
+	for shard := uint32(0); shard < shardNum; shard++ {
+		copy(ranked, nodes)
+		weights := make(map[string]uint64, len(nodes))
+		for _, n := range nodes {
+			weights[n] = weight(group, shard, n)
+		}
+		sort.SliceStable(ranked, func(i, j int) bool { return weights[ranked[i]] > weights[ranked[j]] })
+		for _, n := range ranked {
+			if load[n] < capacity {
+				out[shard] = n
+				load[n]++
+				break
+			}
+		}
+	}
+	return out
+}
+
+func weight(group string, shard uint32, node string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(group))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(strconv.FormatUint(uint64(shard), 10)))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(node))
+	// Mix the bits: FNV of similar inputs differs little in its high bits.
+	x := h.Sum64()
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }

@@ -111,6 +111,19 @@ func (s *segment[T]) Table(shard ShardID) (T, error) {
 }
 
 // Tables returns the open tables in shard order.
+// OpenedTable returns the table of shard if it is open (every shard present on disk is), without
+// creating it: readers use it so that a query never creates empty tables.
+func (s *segment[T]) OpenedTable(shard ShardID) (T, bool) {
+	var zero T
+	if uint32(shard) >= s.shardNum {
+		return zero, false
+	}
+	slot := &s.shards[shard]
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	return slot.table, slot.opened
+}
+
 func (s *segment[T]) Tables() []T {
 	tables := make([]T, 0, len(s.shards))
 	for i := range s.shards {

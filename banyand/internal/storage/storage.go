@@ -90,6 +90,8 @@ type Segment[T TSTable] interface {
 	// Tables returns, in shard order, the open tables: every shard that existed on disk when
 	// the TSDB was opened plus every shard opened since through Table.
 	Tables() []T
+	// OpenedTable returns the table of shard without creating it; false if the shard has none.
+	OpenedTable(shard ShardID) (T, bool)
 	// ShardNum returns the number of shards the segment was created with.
 	ShardNum() uint32
 	// Dir returns the segment's directory.

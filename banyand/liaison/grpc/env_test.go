@@ -26,6 +26,7 @@ import (
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
+	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
 // etcdURL is the client URL of the embedded etcd that TestMain starts for the whole package;
@@ -37,6 +38,10 @@ func TestMain(m *testing.M) {
 }
 
 func runWithEtcd(m *testing.M) int {
+	if err := logger.Init(logger.Logging{Level: "warn"}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	dir, err := os.MkdirTemp("", "liaison-grpc-etcd-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "temp dir:", err)

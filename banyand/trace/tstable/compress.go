@@ -26,7 +26,7 @@ const maxRecordBody = 64 << 20
 var (
 	zstdEncoder = sync.OnceValue(func() *zstd.Encoder {
 		enc, err := zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
 			// Pebble checksums every block; a frame checksum would only cost
 			// four bytes per record.
 			zstd.WithEncoderCRC(false),

@@ -135,8 +135,8 @@ func (g *spanGen) trace(n int) []Span {
 }
 
 // payload builds ~600 bytes: a structured part that repeats across spans
-// (names, keys), ids and times, ~120 random hex characters and 200 random
-// bytes: roughly 270 bytes of entropy, like a serialized SkyWalking span.
+// (names, keys), ids and times, 120 random hex characters and 176 random
+// bytes: roughly 260 bytes of entropy, like a serialized SkyWalking span.
 func (g *spanGen) payload(traceID, spanID, service, endpoint string, ts, duration int64) []byte {
 	p := make([]byte, 0, 640)
 	p = append(p, "segment="...)
@@ -156,8 +156,8 @@ func (g *spanGen) payload(traceID, spanID, service, endpoint string, ts, duratio
 	p = append(p, g.hex(60)...)
 	p = append(p, ";x-request-id="...)
 	p = append(p, g.hex(60)...)
-	p = append(p, ";logs="...)
-	for range 200 / 8 {
+	p = append(p, ";logs=level:INFO,thread:http-nio-8080-exec-12,message:"...)
+	for range 176 / 8 {
 		p = binary.LittleEndian.AppendUint64(p, g.rng.Uint64())
 	}
 	return p

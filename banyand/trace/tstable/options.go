@@ -136,7 +136,7 @@ func (o Options) pebbleOptions(dir string, cache *pebble.Cache, log zerolog.Logg
 	po := &pebble.Options{
 		Cache:              cache,
 		Comparer:           tableComparer,
-		FormatMajorVersion: pebble.FormatVirtualSSTables,
+		FormatMajorVersion: pebble.FormatPrePebblev1MarkedCompacted,
 		MemTableSize:       o.MemTableSize,
 		// Two memtables: one taking writes, one flushing. More would only
 		// add memory per open table.
