@@ -79,4 +79,3 @@ func (n *Node) Run(ctx context.Context, args []string) error {
 	}
 	return n.Group.Run(ctx)
 }
-

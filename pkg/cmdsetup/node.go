@@ -7,7 +7,6 @@
 package cmdsetup
 
 import (
-
 	"github.com/pkg/errors"
 
 	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
@@ -20,7 +19,6 @@ import (
 	"github.com/apache/skywalking-banyandb/pkg/node"
 	"github.com/apache/skywalking-banyandb/pkg/run"
 )
-
 
 // Node is the units of one role, registered in one group.
 type Node struct {

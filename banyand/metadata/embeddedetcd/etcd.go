@@ -20,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/errors"
@@ -48,6 +49,7 @@ type Options struct {
 type Server struct {
 	etcd      *embed.Etcd
 	log       *logger.Logger
+	closing   *atomic.Bool
 	clientURL string
 	closeOnce sync.Once
 }
@@ -81,9 +83,15 @@ func Start(opts Options) (*Server, error) {
 	cfg.ListenPeerUrls = []url.URL{*peerURL}
 	cfg.AdvertisePeerUrls = []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	closing := new(atomic.Bool)
+	zl, err := newEtcdLogger(closing)
+	if err != nil {
+		return nil, errors.Wrap(err, "embedded etcd: build logger")
+	}
 	cfg.Logger = "zap"
 	cfg.LogLevel = "error"
 	cfg.LogOutputs = []string{"stderr"}
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zl)
 	// Keep an hour of history: watchers that fall further behind re-read the store.
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
 	cfg.AutoCompactionRetention = "1h"
@@ -97,14 +105,16 @@ func Start(opts Options) (*Server, error) {
 	select {
 	case <-e.Server.ReadyNotify():
 	case err = <-e.Err():
+		closing.Store(true)
 		e.Close()
 		return nil, errors.Wrapf(err, "embedded etcd: serve on %s", clientURL)
 	case <-timer.C:
+		closing.Store(true)
 		e.Server.Stop()
 		e.Close()
 		return nil, errors.Errorf("embedded etcd: not ready on %s within %s", clientURL, StartTimeout)
 	}
-	s := &Server{etcd: e, log: opts.Logger, clientURL: dialURL(clientURL, e.Clients)}
+	s := &Server{etcd: e, log: opts.Logger, clientURL: dialURL(clientURL, e.Clients), closing: closing}
 	s.log.Info().Str("client_url", s.clientURL).Str("dir", opts.Dir).Msg("embedded etcd is ready")
 	return s, nil
 }
@@ -121,8 +131,11 @@ func (s *Server) StopNotify() <-chan struct{} {
 }
 
 // Close stops the server and releases its listeners and files. It is safe to call more than once.
+// Streams that clients still hold open (watches, lease keepalives) delay it by etcd's request
+// timeout (about 7s): close the clients first.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.closing.Store(true)
 		s.etcd.Close()
 		s.log.Info().Str("client_url", s.clientURL).Msg("embedded etcd stopped")
 	})

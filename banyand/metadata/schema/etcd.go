@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
+	"go.etcd.io/etcd/client/pkg/v3/logutil"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
@@ -57,6 +59,8 @@ type etcdRegistry struct {
 	keys   keyspace
 	log    *logger.Logger
 	w      *watcher
+	// dialTimeout bounds the revision read of RegisterHandler.
+	dialTimeout time.Duration
 
 	// ctx is canceled by Close; every background goroutine derives from it.
 	ctx    context.Context
@@ -96,6 +100,9 @@ func NewEtcdRegistry(opts EtcdOptions) (reg Registry, err error) {
 		// Keep the connection checked so that a dead peer is noticed and the client fails over.
 		DialKeepAliveTime:    10 * time.Second,
 		DialKeepAliveTimeout: opts.DialTimeout,
+		// The client's own log (retries, reconnects) is noise at any level below error; the
+		// registry logs what matters through opts.Logger.
+		Logger: clientLogger(),
 	})
 	if err != nil {
 		return nil, errors.Wrapf(err, "connect to etcd %v", opts.Endpoints)
@@ -114,7 +121,7 @@ func NewEtcdRegistry(opts EtcdOptions) (reg Registry, err error) {
 		return nil, errors.Wrapf(err, "etcd %v is unreachable within %s", opts.Endpoints, opts.DialTimeout)
 	}
 
-	r := &etcdRegistry{client: client, keys: keys, log: opts.Logger}
+	r := &etcdRegistry{client: client, keys: keys, log: opts.Logger, dialTimeout: opts.DialTimeout}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.w = newWatcher(client, keys, opts.Logger)
 	r.wg.Add(1)
@@ -127,7 +134,8 @@ func NewEtcdRegistry(opts EtcdOptions) (reg Registry, err error) {
 }
 
 // RegisterHandler subscribes h to the kinds. Before it returns, h has received OnAddOrUpdate for
-// every existing resource of those kinds (groups first, then in key order); afterwards h receives
+// every resource of those kinds as of a revision no older than the call (so every write that
+// completed before the call is included), groups first, then in key order; afterwards h receives
 // every later change, in revision order, one event at a time. It must not be called from inside an
 // EventHandler callback: the replay runs on the goroutine that delivers events. If etcd has not
 // been read yet it waits for the first successful read; after Close it does nothing.
@@ -141,6 +149,16 @@ func (r *etcdRegistry) RegisterHandler(name string, kindList []Kind, h EventHand
 		set[k] = true
 	}
 	reg := registration{entry: &handlerEntry{name: name, kinds: set, h: h}, done: make(chan struct{})}
+	// The replay must include every write that completed before this call: it waits for the
+	// watcher to reach the store's current revision.
+	ctx, cancel := context.WithTimeout(r.ctx, r.dialTimeout)
+	resp, err := r.client.Get(ctx, r.keys.root, clientv3.WithCountOnly())
+	cancel()
+	if err == nil {
+		reg.minRev = resp.Header.Revision
+	} else if r.ctx.Err() == nil {
+		r.log.Warn().Err(err).Str("handler", name).Msg("cannot read the store revision; replaying what the watcher has seen")
+	}
 	select {
 	case r.w.regCh <- reg:
 	case <-r.ctx.Done():
@@ -187,4 +205,13 @@ func (r *etcdRegistry) storeErr(err error, format string, args ...any) error {
 		return errors.Wrapf(ErrClosed, format, args...)
 	}
 	return errors.Wrapf(err, format, args...)
+}
+
+// clientLogger is the zap logger of the etcd client: errors only, on stderr.
+func clientLogger() *zap.Logger {
+	lg, err := logutil.CreateDefaultZapLogger(zap.ErrorLevel)
+	if err != nil {
+		return zap.NewNop()
+	}
+	return lg
 }

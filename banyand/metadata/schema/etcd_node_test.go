@@ -33,6 +33,7 @@ func nodeNames(nodes []*databasev1.Node) []string {
 }
 
 func TestNodeRegistryAndRoles(t *testing.T) {
+	t.Parallel()
 	ns := namespaceOf(t)
 	watcher := openRegistry(t, sharedEtcd.ClientURL(), ns)
 	member := openRegistry(t, sharedEtcd.ClientURL(), ns)
@@ -76,6 +77,7 @@ func TestNodeRegistryAndRoles(t *testing.T) {
 }
 
 func TestNodeLeaseExpiresWithoutKeepalive(t *testing.T) {
+	t.Parallel()
 	ns := namespaceOf(t)
 	watcher := openRegistry(t, sharedEtcd.ClientURL(), ns)
 	member := openRegistry(t, sharedEtcd.ClientURL(), ns)
@@ -115,6 +117,7 @@ func TestNodeRegistrationEndsWithContext(t *testing.T) {
 
 // A node whose lease was revoked behind its back is put again under a new lease.
 func TestNodeReRegistersAfterLeaseLoss(t *testing.T) {
+	t.Parallel()
 	reg := newTestRegistry(t)
 	ctx := testCtx(t)
 	if err := reg.RegisterNode(ctx, dataNode("n", databasev1.Role_ROLE_DATA), 2*time.Second); err != nil {

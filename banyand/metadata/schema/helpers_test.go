@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,9 +74,12 @@ func startEtcdIn(dir string) (*embeddedetcd.Server, error) {
 	return embeddedetcd.Start(embeddedetcd.Options{Dir: dir, ListenClientURL: urls.client, ListenPeerURL: urls.peer})
 }
 
+// namespaces numbers the namespaces, so that repeated runs (-count) never share one.
+var namespaces atomic.Int64
+
 // namespaceOf turns a test name into a namespace of its own.
 func namespaceOf(t *testing.T) string {
-	return "test-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	return fmt.Sprintf("test-%s-%d", strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), namespaces.Add(1))
 }
 
 // newTestRegistry opens a registry on the shared etcd in the test's namespace.

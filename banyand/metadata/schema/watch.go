@@ -34,6 +34,12 @@ const (
 // rev and every later event reaches the handler through the watch, so a handler never misses an
 // event nor sees one twice, and all handlers see the same order.
 //
+// A registration carries the store revision at the time RegisterHandler was called, and is
+// replayed only once rev has reached it, so that the replay includes every write that completed
+// before the call. Until then it waits in waiting, and the watcher asks etcd for a progress
+// notification, which moves rev to the store's revision even when no event of the namespace
+// comes.
+//
 // Invariant: every event with revision <= rev has been applied to cache and dispatched.
 // The watch is restarted from rev+1 when it breaks (no leader, reconnect that gave up). If rev+1
 // has been compacted away, the namespace is read again and the difference with cache is
@@ -51,6 +57,7 @@ type watcher struct {
 
 	// Owned by run.
 	handlers []*handlerEntry
+	waiting  []registration
 	cache    map[string]cachedKV
 	rev      int64
 	loaded   bool
@@ -64,6 +71,8 @@ type handlerEntry struct {
 
 type registration struct {
 	entry *handlerEntry
+	// minRev is the revision the cache must have reached before the replay.
+	minRev int64
 	// done is closed once the handler has been replayed the cache and added.
 	done chan struct{}
 }
@@ -87,6 +96,10 @@ func newWatcher(client *clientv3.Client, keys keyspace, log *logger.Logger) *wat
 		cache:     make(map[string]cachedKV),
 	}
 }
+
+// progressInterval is how often the watcher repeats its request for a progress notification while
+// a registration waits for the cache to catch up.
+const progressInterval = 500 * time.Millisecond
 
 // errRestart ends a watch on request.
 var errRestart = errors.New("watch restart requested")
@@ -140,7 +153,7 @@ func (w *watcher) pause(ctx context.Context, backoff *time.Duration) {
 		case <-timer.C:
 			return
 		case reg := <-w.registrations():
-			w.add(reg)
+			w.register(context.Background(), reg, false)
 		}
 	}
 }
@@ -163,6 +176,8 @@ func (w *watcher) watch(ctx context.Context) error {
 	defer cancel()
 	wch := w.client.Watch(wctx, w.keys.root, clientv3.WithPrefix(), clientv3.WithRev(w.rev+1),
 		clientv3.WithPrevKV(), clientv3.WithProgressNotify())
+	ticker := time.NewTicker(progressInterval)
+	defer ticker.Stop()
 	for {
 		// A pending restart wins over pending events, so that a test can make the restart
 		// happen at a known point.
@@ -177,7 +192,11 @@ func (w *watcher) watch(ctx context.Context) error {
 		case <-w.restartCh:
 			return errRestart
 		case reg := <-w.regCh:
-			w.add(reg)
+			w.register(wctx, reg, true)
+		case <-ticker.C:
+			if len(w.waiting) > 0 {
+				w.requestProgress(wctx)
+			}
 		case resp, ok := <-wch:
 			if !ok {
 				return errors.New("watch channel closed")
@@ -191,6 +210,7 @@ func (w *watcher) watch(ctx context.Context) error {
 			if resp.IsProgressNotify() {
 				// Every event up to the header's revision has been sent.
 				w.rev = max(w.rev, resp.Header.Revision)
+				w.serveWaiting()
 				continue
 			}
 			// Events of one revision arrive in one response, so rev only moves past whole
@@ -201,6 +221,7 @@ func (w *watcher) watch(ctx context.Context) error {
 			if n := len(resp.Events); n > 0 {
 				w.rev = max(w.rev, resp.Events[n-1].Kv.ModRevision)
 			}
+			w.serveWaiting()
 		}
 	}
 }
@@ -257,6 +278,45 @@ func (w *watcher) spec(kv cachedKV) (resource, error) {
 		return skeleton(kv.kind, kv.group, kv.name, kv.createRev, kv.modRev), nil
 	}
 	return decode(kv.kind, kv.group, kv.name, kv.value, kv.createRev, kv.modRev)
+}
+
+// register replays the cache to a new handler now if the cache has reached the registration's
+// revision; otherwise it parks the registration and, when a watch is running (wctx is its
+// context), asks for a progress notification.
+func (w *watcher) register(wctx context.Context, reg registration, watching bool) {
+	if reg.minRev <= w.rev {
+		w.add(reg)
+		return
+	}
+	w.waiting = append(w.waiting, reg)
+	if watching {
+		w.requestProgress(wctx)
+	}
+}
+
+// requestProgress asks etcd to report the revision the watch has reached. The request must use
+// the watch's own context, which selects the gRPC stream the watch runs on.
+func (w *watcher) requestProgress(wctx context.Context) {
+	if err := w.client.RequestProgress(wctx); err != nil && wctx.Err() == nil {
+		w.log.Debug().Err(err).Msg("request watch progress")
+	}
+}
+
+// serveWaiting replays the cache to the parked registrations the cache has caught up with.
+func (w *watcher) serveWaiting() {
+	if len(w.waiting) == 0 {
+		return
+	}
+	rest := w.waiting[:0]
+	for _, reg := range w.waiting {
+		if reg.minRev <= w.rev {
+			w.add(reg)
+		} else {
+			rest = append(rest, reg)
+		}
+	}
+	clear(w.waiting[len(rest):])
+	w.waiting = rest
 }
 
 // add replays the cache to a new handler, then subscribes it.
@@ -324,6 +384,7 @@ func (w *watcher) resync(ctx context.Context) error {
 	w.cache = fresh
 	w.rev = resp.Header.Revision
 	w.loaded = true
+	w.serveWaiting()
 	return nil
 }
 

@@ -181,6 +181,7 @@ func TestWatchRecoversFromCompaction(t *testing.T) {
 // The data survives a restart of the embedded etcd on the same directory, and a registry that
 // stayed connected keeps receiving events once etcd is back.
 func TestRestartKeepsDataAndWatch(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	urls, err := randomURLs()
 	if err != nil {
@@ -206,7 +207,7 @@ func TestRestartKeepsDataAndWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv = start()
-	t.Cleanup(func() { _ = srv.Close() })
+	defer srv.Close()
 
 	other := openRegistry(t, srv.ClientURL(), "restart")
 	tr := must(other.GetTrace(ctx, &commonv1.Metadata{Group: "g", Name: "sw"}))(t)
@@ -221,4 +222,7 @@ func TestRestartKeepsDataAndWatch(t *testing.T) {
 	if e := rec.waitFor(t, 3)[2]; e.String() != "add groups after" {
 		t.Fatalf("event after restart: %v", e)
 	}
+	// Clients first: etcd waits for the streams of connected clients when it stops.
+	_ = reg.Close()
+	_ = other.Close()
 }
