@@ -30,6 +30,14 @@ import (
 
 var _ Service = (*standalone)(nil)
 
+// Snapshotter is implemented by the trace service of nodes that store traces.
+type Snapshotter interface {
+	// Snapshot takes a consistent copy of every group's trace data and returns its directory.
+	Snapshot(ctx context.Context) (string, error)
+}
+
+var _ Snapshotter = (*standalone)(nil)
+
 // standalone is the trace service of a node that stores traces: a standalone server or a data node.
 type standalone struct {
 	pm                  protector.Memory

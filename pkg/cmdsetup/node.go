@@ -55,7 +55,11 @@ func NewStandalone() (*Node, error) {
 	grpcServer := grpc.NewServer(md, traceServer)
 	id := newIdentity()
 	g := run.NewGroup("standalone")
-	g.Register(newLogging(), id, md, metrics, pm, traceSvc, grpcServer, http.NewServer(md, grpcServer.Serving))
+	httpOpts := []http.Option{http.WithTraceQuery(traceServer)}
+	if snap, ok := traceSvc.(trace.Snapshotter); ok {
+		httpOpts = append(httpOpts, http.WithSnapshot(snap))
+	}
+	g.Register(newLogging(), id, md, metrics, pm, traceSvc, grpcServer, http.NewServer(md, grpcServer.Serving, httpOpts...))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Metrics: metrics, Identity: id}, nil
 }
 
@@ -79,7 +83,7 @@ func NewLiaison() (*Node, error) {
 	id := newIdentity()
 	g := run.NewGroup("liaison")
 	g.Register(newLogging(), id, md, metrics, pm, newNodeWatcher(md, selector, client), traceSvc, grpcServer,
-		http.NewServer(md, grpcServer.Serving))
+		http.NewServer(md, grpcServer.Serving, http.WithTraceQuery(traceServer)))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Metrics: metrics, Identity: id}, nil
 }
 

@@ -73,13 +73,21 @@ var _ Server = (*server)(nil)
 // NewServer returns the HTTP server unit. healthy reports whether the gRPC server is serving (the
 // gRPC unit's Serving method); the registry endpoints run the same services as gRPC over repo.
 // Nothing is opened until PreRun.
-func NewServer(repo metadata.Repo, healthy func() bool) Server {
+func NewServer(repo metadata.Repo, healthy func() bool, opts ...Option) Server {
 	s := &server{
 		log:    logger.GetLogger("liaison", "http"),
 		opts:   options{port: DefaultPort},
 		stopCh: make(chan struct{}),
 	}
 	s.handler = newHandler(grpc.NewRegistryServers(repo), healthy, s.log)
+	if len(opts) > 0 {
+		mux := http.NewServeMux()
+		for _, o := range opts {
+			o(mux, s.log)
+		}
+		mux.Handle("/", s.handler)
+		s.handler = mux
+	}
 	return s
 }
 
