@@ -119,15 +119,23 @@ func (r *etcdRegistry) update(ctx context.Context, kind Kind, m resource, prepar
 		if err != nil {
 			return 0, errors.Wrapf(err, "encode %s %s", kindLabel(kind), what)
 		}
-		resp, err := r.client.Txn(ctx).
-			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
-			Then(clientv3.OpPut(key, string(data))).
-			Commit()
+		// The group is checked in the same transaction: a resource never outlives its group.
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)}
+		var orElse []clientv3.Op
+		if grouped(kind) {
+			groupKey := r.keys.groupKey(md.GetGroup())
+			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(groupKey), ">", 0))
+			orElse = append(orElse, clientv3.OpGet(groupKey, clientv3.WithCountOnly()))
+		}
+		resp, err := r.client.Txn(ctx).If(cmps...).Then(clientv3.OpPut(key, string(data))).Else(orElse...).Commit()
 		if err != nil {
 			return 0, r.storeErr(err, "update %s %s", kindLabel(kind), what)
 		}
 		if resp.Succeeded {
 			return resp.Header.Revision, nil
+		}
+		if grouped(kind) && resp.Responses[0].GetResponseRange().GetCount() == 0 {
+			return 0, errors.Wrapf(ErrNotFound, "update %s %s: group %q", kindLabel(kind), what, md.GetGroup())
 		}
 		if md.GetModRevision() > 0 || attempt >= maxUpdateAttempts {
 			return 0, errors.Wrapf(ErrConcurrentModification, "update %s %s", kindLabel(kind), what)

@@ -425,3 +425,22 @@ func TestUnreachableEtcd(t *testing.T) {
 		t.Fatalf("took %s", d)
 	}
 }
+
+// A resource whose group is gone (written around the registry) cannot be updated.
+func TestUpdateOrphanFailsOnGroup(t *testing.T) {
+	reg := newTestRegistry(t)
+	ctx := testCtx(t)
+	data, err := proto.Marshal(traceSchema("ghost", "sw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = reg.client.Put(ctx, reg.keys.groupPrefix(KindTrace, "ghost")+"sw", string(data)); err != nil {
+		t.Fatal(err)
+	}
+	must(reg.GetTrace(ctx, &commonv1.Metadata{Group: "ghost", Name: "sw"}))(t)
+	changed := traceSchema("ghost", "sw")
+	changed.TraceIdTagName = "span_id"
+	if _, err = reg.UpdateTrace(ctx, changed); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `group "ghost"`) {
+		t.Fatalf("update of an orphan: %v", err)
+	}
+}

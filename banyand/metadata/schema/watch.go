@@ -153,7 +153,7 @@ func (w *watcher) pause(ctx context.Context, backoff *time.Duration) {
 		case <-timer.C:
 			return
 		case reg := <-w.registrations():
-			w.register(context.Background(), reg, false)
+			w.register(reg)
 		}
 	}
 }
@@ -192,7 +192,9 @@ func (w *watcher) watch(ctx context.Context) error {
 		case <-w.restartCh:
 			return errRestart
 		case reg := <-w.regCh:
-			w.register(wctx, reg, true)
+			if parked := w.register(reg); parked {
+				w.requestProgress(wctx)
+			}
 		case <-ticker.C:
 			if len(w.waiting) > 0 {
 				w.requestProgress(wctx)
@@ -281,17 +283,14 @@ func (w *watcher) spec(kv cachedKV) (resource, error) {
 }
 
 // register replays the cache to a new handler now if the cache has reached the registration's
-// revision; otherwise it parks the registration and, when a watch is running (wctx is its
-// context), asks for a progress notification.
-func (w *watcher) register(wctx context.Context, reg registration, watching bool) {
+// revision, or parks the registration until it has and reports that it did.
+func (w *watcher) register(reg registration) (parked bool) {
 	if reg.minRev <= w.rev {
 		w.add(reg)
-		return
+		return false
 	}
 	w.waiting = append(w.waiting, reg)
-	if watching {
-		w.requestProgress(wctx)
-	}
+	return true
 }
 
 // requestProgress asks etcd to report the revision the watch has reached. The request must use

@@ -226,3 +226,24 @@ func TestRestartKeepsDataAndWatch(t *testing.T) {
 	_ = reg.Close()
 	_ = other.Close()
 }
+
+// Writes outside the namespace move the store's revision without any event for the watcher;
+// registration must not wait for an event that never comes.
+func TestRegisterAfterForeignWrites(t *testing.T) {
+	reg := newTestRegistry(t)
+	foreign := openRegistry(t, sharedEtcd.ClientURL(), namespaceOf(t)+"-foreign")
+	ctx := testCtx(t)
+	must(reg.CreateGroup(ctx, traceGroup("mine")))(t)
+	for i := range 5 {
+		must(foreign.CreateGroup(ctx, traceGroup(fmt.Sprintf("other%d", i))))(t)
+	}
+	start := time.Now()
+	rec := &recorder{}
+	reg.RegisterHandler("after-foreign", []Kind{KindGroup}, rec)
+	if got := names(rec.snapshot()); strings.Join(got, ",") != "add groups mine" {
+		t.Fatalf("replay %v", got)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("registration took %s", d)
+	}
+}
