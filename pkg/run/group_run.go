@@ -17,7 +17,8 @@ import (
 // any service closes; each of these ends Run with a nil error once all services have stopped.
 // GracefulStop is called on every served service, including one that stopped on its own.
 // A Validate failure returns the errors of every invalid unit and pre-runs nothing; a PreRun
-// failure returns that unit's error and serves nothing. Run returns ErrGroupStarted if called twice.
+// failure returns that unit's error, serves nothing and gracefully stops the services that
+// already pre-ran, in reverse order. Run returns ErrGroupStarted if called twice.
 func (g *Group) Run(ctx context.Context) error {
 	units, err := g.start()
 	if err != nil {
@@ -38,6 +39,7 @@ func (g *Group) Run(ctx context.Context) error {
 	}
 	if reason, stop := g.stopRequested(ctx, sigCh); stop {
 		g.log.Info().Str("reason", reason).Msg("stop requested before serving")
+		g.release(units)
 		return nil
 	}
 
@@ -79,18 +81,34 @@ func validate(units []Unit) error {
 	return errs
 }
 
+// preRun pre-runs the units in order. When one fails, the units that pre-ran before it are
+// released (see release) so that what they opened (an embedded etcd, listeners) does not outlive Run.
 func (g *Group) preRun(ctx context.Context, units []Unit) error {
-	for _, u := range units {
+	for i, u := range units {
 		p, ok := u.(PreRunner)
 		if !ok {
 			continue
 		}
 		g.log.Debug().Str("unit", p.Name()).Msg("pre-running")
 		if err := p.PreRun(ctx); err != nil {
+			g.release(units[:i])
 			return errors.Wrapf(err, "pre-run %s", p.Name())
 		}
 	}
 	return nil
+}
+
+// release calls GracefulStop, in reverse order, on the services among units that pre-ran but
+// were never served: a unit acquires its resources in PreRun and frees them in GracefulStop.
+func (g *Group) release(units []Unit) {
+	for i := len(units) - 1; i >= 0; i-- {
+		_, pre := units[i].(PreRunner)
+		s, svc := units[i].(Service)
+		if pre && svc {
+			g.log.Debug().Str("unit", s.Name()).Msg("releasing a unit that was not served")
+			s.GracefulStop()
+		}
+	}
 }
 
 func (g *Group) serve(units []Unit) ([]Service, []StopNotify) {

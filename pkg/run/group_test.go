@@ -180,7 +180,7 @@ func TestValidateFailureReportsEveryUnitAndPreRunsNothing(t *testing.T) {
 	}
 }
 
-func TestPreRunFailureServesAndStopsNothing(t *testing.T) {
+func TestPreRunFailureServesNothingAndReleasesWhatPreRan(t *testing.T) {
 	errOpen := errors.New("cannot open")
 	rec := &recorder{}
 	broken := newFake("broken", rec)
@@ -195,7 +195,7 @@ func TestPreRunFailureServesAndStopsNothing(t *testing.T) {
 	if !strings.Contains(err.Error(), "pre-run broken") {
 		t.Fatalf("error %q does not name the unit", err)
 	}
-	assertEvents(t, rec, "prerun a", "prerun broken")
+	assertEvents(t, rec, "prerun a", "prerun broken", "stop a")
 	select {
 	case <-g.Ready():
 		t.Fatal("Ready closed after a failed PreRun")
@@ -262,7 +262,7 @@ func TestStopBeforeRunServesNothing(t *testing.T) {
 	if err := g.Run(context.Background()); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	assertEvents(t, rec, "prerun a")
+	assertEvents(t, rec, "prerun a", "stop a")
 }
 
 func TestRunTwiceFails(t *testing.T) {
