@@ -329,19 +329,35 @@ func stringSet(values []string) map[string]struct{} {
 	return s
 }
 
-// collectTraceIDs returns the trace ids named by EQ/IN conditions on the trace-id tag that every
-// matching span must satisfy (conditions reached through AND only); nil when there are none.
+// collectTraceIDs returns the trace ids that every matching span must have, as named by EQ/IN
+// conditions on the trace-id tag: AND intersects the ids of its sides, OR unites them when both
+// sides name ids (an OR with a side that names none constrains nothing). nil when there are none.
 func collectTraceIDs(c *modelv1.Criteria, tl tagLocator) []string {
 	if c == nil {
 		return nil
 	}
 	switch exp := c.GetExp().(type) {
 	case *modelv1.Criteria_Le:
-		if exp.Le.GetOp() != modelv1.LogicalExpression_LOGICAL_OP_AND && exp.Le.GetLeft() != nil && exp.Le.GetRight() != nil {
-			return nil
+		// One side only: the operator joins nothing.
+		if exp.Le.GetLeft() == nil {
+			return collectTraceIDs(exp.Le.GetRight(), tl)
+		}
+		if exp.Le.GetRight() == nil {
+			return collectTraceIDs(exp.Le.GetLeft(), tl)
 		}
 		left := collectTraceIDs(exp.Le.GetLeft(), tl)
 		right := collectTraceIDs(exp.Le.GetRight(), tl)
+		switch exp.Le.GetOp() {
+		case modelv1.LogicalExpression_LOGICAL_OP_AND:
+		case modelv1.LogicalExpression_LOGICAL_OP_OR:
+			if left == nil || right == nil {
+				return nil
+			}
+			// Duplicates are fine: the query by ids sorts and de-duplicates them.
+			return append(append([]string{}, left...), right...)
+		default:
+			return nil
+		}
 		switch {
 		case left == nil:
 			return right
@@ -407,7 +423,8 @@ func keyBounds(c *modelv1.Criteria, tl tagLocator, sortPos int, lo, hi int64) (i
 			if v < hi {
 				lo = maxInt(lo, v+1)
 			} else {
-				lo = hi + 1
+				// Nothing in [lo, hi] is above v. Not hi+1: at math.MaxInt64 that wraps to a full range.
+				lo, hi = emptyRange()
 			}
 		case modelv1.Condition_BINARY_OP_GE:
 			lo = maxInt(lo, v)
@@ -415,7 +432,8 @@ func keyBounds(c *modelv1.Criteria, tl tagLocator, sortPos int, lo, hi int64) (i
 			if v > lo {
 				hi = minInt(hi, v-1)
 			} else {
-				hi = lo - 1
+				// Nothing in [lo, hi] is below v. Not lo-1: at math.MinInt64 that wraps to a full range.
+				lo, hi = emptyRange()
 			}
 		case modelv1.Condition_BINARY_OP_LE:
 			hi = minInt(hi, v)
@@ -423,6 +441,9 @@ func keyBounds(c *modelv1.Criteria, tl tagLocator, sortPos int, lo, hi int64) (i
 	}
 	return lo, hi
 }
+
+// emptyRange is a key range that selects nothing; narrowing it further keeps it empty.
+func emptyRange() (int64, int64) { return 1, 0 }
 
 func maxInt(a, b int64) int64 {
 	if a > b {

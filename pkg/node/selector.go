@@ -73,6 +73,10 @@ func (s *rendezvous) AddNode(n *databasev1.Node) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := n.GetMetadata().GetName()
+	if name == "" {
+		// A node without a name cannot be addressed: Pick would hand out "" as a node.
+		return
+	}
 	if _, ok := s.nodes[name]; ok {
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
+	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
@@ -274,17 +275,20 @@ func (r *repository) addGroupLocked(spec *commonv1.Group) {
 	}
 	name := spec.GetMetadata().GetName()
 	if gs, ok := r.mu.groups[name]; ok {
-		gs.group.spec = spec
 		if gs.group.db != nil {
 			if err := gs.group.db.UpdateOptions(spec); err != nil {
 				r.l.Error().Err(err).Str("group", name).Msg("failed to apply the group's new options")
 			}
 		}
-		// The group's new spec replaces the old one in every open resource.
+		// The group's new spec replaces the old one in every open resource. Groups and resources
+		// handed out by LoadGroup/LoadResource are read without the lock, so they are never
+		// modified: each one is replaced by an updated copy.
 		g := &group{spec: spec, db: gs.group.db}
 		gs.group = g
-		for _, res := range gs.resources {
-			res.group = g
+		for resName, res := range gs.resources {
+			next := *res
+			next.group = g
+			gs.resources[resName] = &next
 		}
 		return
 	}
@@ -338,7 +342,10 @@ func (r *repository) refreshIndexRulesLocked(gs *groupState) {
 		if sameRules(rules, res.rules) {
 			continue
 		}
-		res.rules = rules
+		// Replace, never modify, a resource that readers may hold (see addGroupLocked).
+		next := *res
+		next.rules = rules
+		gs.resources[name] = &next
 		if res.listener != nil {
 			res.listener.OnIndexUpdate(rules)
 		}
@@ -378,12 +385,14 @@ func (r *repository) indexRulesLocked(gs *groupState, resourceName string) []*da
 	return rules
 }
 
+// sameRules reports whether two rule sets are equal in content and order. A rule delivered again
+// unchanged (a watch replay, an update that changed nothing) is a new message but not a change.
 func sameRules(a, b []*databasev1.IndexRule) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if a[i] != b[i] && !proto.Equal(a[i], b[i]) {
 			return false
 		}
 	}

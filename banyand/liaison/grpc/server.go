@@ -13,7 +13,7 @@
 // Usage sketch:
 //
 //	srv := grpc.NewServer(metadataRepo, traceService)
-//	group.Register(srv) // flags --grpc-host, --grpc-port, --max-recv-msg-size, --grpc-tls, ...
+//	group.Register(srv) // flags --grpc-host, --grpc-port, --max-recv-msg-size, --tls, ...
 //	// after PreRun: srv.Addr() is the bound address; after Serve: health is SERVING.
 package grpc
 
@@ -128,7 +128,7 @@ func (s *server) FlagSet() *run.FlagSet {
 	fs.StringVar(&s.opts.host, "grpc-host", s.opts.host, "the host the gRPC server listens on; empty means every interface")
 	fs.Uint32Var(&s.opts.port, "grpc-port", s.opts.port, "the port of the gRPC server; 0 picks a free port")
 	fs.Var(&s.opts.maxRecvMsgSize, "max-recv-msg-size", "the largest message the gRPC server accepts, e.g. 10mb")
-	fs.BoolVar(&s.opts.tls, "grpc-tls", s.opts.tls, "serve gRPC over TLS with --cert-file and --key-file")
+	fs.BoolVar(&s.opts.tls, "tls", s.opts.tls, "serve gRPC over TLS with --cert-file and --key-file")
 	fs.StringVar(&s.opts.certFile, "cert-file", s.opts.certFile, "the TLS certificate file (PEM) of the gRPC server")
 	fs.StringVar(&s.opts.keyFile, "key-file", s.opts.keyFile, "the TLS private key file (PEM) of the gRPC server")
 	return fs
@@ -146,13 +146,13 @@ func (s *server) Validate() error {
 	}
 	if s.opts.tls {
 		if s.opts.certFile == "" {
-			errs = multierr.Append(errs, errors.Wrap(ErrInvalidOption, "--grpc-tls requires --cert-file"))
+			errs = multierr.Append(errs, errors.Wrap(ErrInvalidOption, "--tls requires --cert-file"))
 		}
 		if s.opts.keyFile == "" {
-			errs = multierr.Append(errs, errors.Wrap(ErrInvalidOption, "--grpc-tls requires --key-file"))
+			errs = multierr.Append(errs, errors.Wrap(ErrInvalidOption, "--tls requires --key-file"))
 		}
 	} else if s.opts.certFile != "" || s.opts.keyFile != "" {
-		errs = multierr.Append(errs, errors.Wrap(ErrInvalidOption, "--cert-file and --key-file need --grpc-tls"))
+		errs = multierr.Append(errs, errors.Wrap(ErrInvalidOption, "--cert-file and --key-file need --tls"))
 	}
 	return errs
 }

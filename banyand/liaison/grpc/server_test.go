@@ -148,7 +148,7 @@ func TestFlagDefaults(t *testing.T) {
 	}
 	for name, value := range map[string]string{
 		"grpc-host": "", "grpc-port": "17912", "max-recv-msg-size": "10mb",
-		"grpc-tls": "false", "cert-file": "", "key-file": "",
+		"tls": "false", "cert-file": "", "key-file": "",
 	} {
 		f := fs.Lookup(name)
 		if f == nil {
@@ -170,13 +170,13 @@ func TestValidateFlags(t *testing.T) {
 		want []string // substrings of the error; none means valid
 	}{
 		{name: "defaults"},
-		{name: "tls with files", args: []string{"--grpc-tls", "--cert-file=c.pem", "--key-file=k.pem"}},
+		{name: "tls with files", args: []string{"--tls", "--cert-file=c.pem", "--key-file=k.pem"}},
 		{name: "port too big", args: []string{"--grpc-port=70000"}, want: []string{"--grpc-port"}},
 		{name: "zero message size", args: []string{"--max-recv-msg-size=0"}, want: []string{"--max-recv-msg-size"}},
 		{name: "huge message size", args: []string{"--max-recv-msg-size=4gb"}, want: []string{"--max-recv-msg-size"}},
-		{name: "tls without files", args: []string{"--grpc-tls"}, want: []string{"--cert-file", "--key-file"}},
-		{name: "files without tls", args: []string{"--cert-file=c.pem"}, want: []string{"need --grpc-tls"}},
-		{name: "every problem at once", args: []string{"--grpc-port=70000", "--max-recv-msg-size=0", "--grpc-tls"},
+		{name: "tls without files", args: []string{"--tls"}, want: []string{"--cert-file", "--key-file"}},
+		{name: "files without tls", args: []string{"--cert-file=c.pem"}, want: []string{"need --tls"}},
+		{name: "every problem at once", args: []string{"--grpc-port=70000", "--max-recv-msg-size=0", "--tls"},
 			want: []string{"--grpc-port", "--max-recv-msg-size", "--cert-file", "--key-file"}},
 	}
 	for _, tc := range cases {
@@ -221,7 +221,7 @@ func TestPreRunFailures(t *testing.T) {
 	}
 
 	srv = NewServer(&testRepo{}, nil)
-	if err = srv.FlagSet().Parse([]string{"--grpc-port=0", "--grpc-tls", "--cert-file=/nope/c.pem", "--key-file=/nope/k.pem"}); err != nil {
+	if err = srv.FlagSet().Parse([]string{"--grpc-port=0", "--tls", "--cert-file=/nope/c.pem", "--key-file=/nope/k.pem"}); err != nil {
 		t.Fatal(err)
 	}
 	if err = srv.PreRun(context.Background()); err == nil || !strings.Contains(err.Error(), "TLS key pair") {
@@ -279,7 +279,7 @@ func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := writeSelfSignedCert(t, dir)
 	srv := startServer(t, &testRepo{}, nil, "--grpc-host=127.0.0.1", "--grpc-port=0",
-		"--grpc-tls", "--cert-file="+certFile, "--key-file="+keyFile)
+		"--tls", "--cert-file="+certFile, "--key-file="+keyFile)
 	conn, err := grpclib.NewClient(srv.Addr(), grpclib.WithTransportCredentials(
 		credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})))
 	if err != nil {

@@ -1,0 +1,927 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package schema
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
+	"github.com/apache/skywalking-banyandb/pkg/logger"
+)
+
+func TestMain(m *testing.M) {
+	// The repository logs every group and resource it opens; keep test output to what matters.
+	if err := logger.Init(logger.Logging{Level: "error"}); err != nil {
+		panic(err)
+	}
+	os.Exit(m.Run())
+}
+
+// testdataDir returns shared/testdata/schema, which lives beside the repository root.
+func testdataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's directory")
+		}
+		dir = parent
+	}
+	td := filepath.Join(dir, "..", "shared", "testdata", "schema")
+	if _, err := os.Stat(td); err != nil {
+		t.Fatalf("the shared test data is missing: %v", err)
+	}
+	return td
+}
+
+func loadJSON[T proto.Message](t *testing.T, rel string, m T) T {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testdataDir(t), rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
+		t.Fatalf("parse %s: %v", rel, err)
+	}
+	return m
+}
+
+// fixtures are the schema test data of the sw trace in test-trace-group.
+type fixtures struct {
+	group     *commonv1.Group
+	trace     *databasev1.Trace
+	duration  *databasev1.IndexRule
+	timestamp *databasev1.IndexRule
+	binding   *databasev1.IndexRuleBinding
+	zipkinGrp *commonv1.Group
+	zipkin    *databasev1.Trace
+}
+
+func loadFixtures(t *testing.T) fixtures {
+	t.Helper()
+	return fixtures{
+		group:     loadJSON(t, "groups/test-trace-group.json", &commonv1.Group{}),
+		trace:     loadJSON(t, "traces/sw.json", &databasev1.Trace{}),
+		duration:  loadJSON(t, "index_rules/duration.json", &databasev1.IndexRule{}),
+		timestamp: loadJSON(t, "index_rules/timestamp.json", &databasev1.IndexRule{}),
+		binding:   loadJSON(t, "index_rule_bindings/sw.json", &databasev1.IndexRuleBinding{}),
+		zipkinGrp: loadJSON(t, "groups/zipkin-trace-group.json", &commonv1.Group{}),
+		zipkin:    loadJSON(t, "traces/zipkin.json", &databasev1.Trace{}),
+	}
+}
+
+func clone[T proto.Message](m T) T { return proto.Clone(m).(T) }
+
+// fakeWatcher records the handler a repository registers.
+type fakeWatcher struct {
+	name  string
+	kinds []schema.Kind
+	h     schema.EventHandler
+	calls int
+}
+
+func (w *fakeWatcher) RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler) {
+	w.name, w.kinds, w.h = name, kinds, h
+	w.calls++
+}
+
+func (w *fakeWatcher) add(t *testing.T, spec proto.Message) {
+	t.Helper()
+	if w.h == nil {
+		t.Fatal("no handler registered")
+	}
+	w.h.OnAddOrUpdate(schema.Metadata{Kind: kindOf(spec), Spec: spec})
+}
+
+func (w *fakeWatcher) del(t *testing.T, spec proto.Message) {
+	t.Helper()
+	if w.h == nil {
+		t.Fatal("no handler registered")
+	}
+	w.h.OnDelete(schema.Metadata{Kind: kindOf(spec), Spec: spec})
+}
+
+func kindOf(spec proto.Message) schema.Kind {
+	switch spec.(type) {
+	case *commonv1.Group:
+		return schema.KindGroup
+	case *databasev1.Trace:
+		return schema.KindTrace
+	case *databasev1.IndexRule:
+		return schema.KindIndexRule
+	case *databasev1.IndexRuleBinding:
+		return schema.KindIndexRuleBinding
+	}
+	return 0
+}
+
+// fakeDB records what the repository does to a group's database.
+type fakeDB struct {
+	group   string
+	mu      sync.Mutex
+	closed  int
+	dropped int
+	updates []*commonv1.Group
+}
+
+func (d *fakeDB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed++
+	return nil
+}
+
+func (d *fakeDB) Drop() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dropped++
+	return nil
+}
+
+func (d *fakeDB) UpdateOptions(g *commonv1.Group) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.updates = append(d.updates, g)
+	return nil
+}
+
+func (d *fakeDB) counts() (closed, dropped, updates int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed, d.dropped, len(d.updates)
+}
+
+// fakeListener records the rule sets a resource is told about.
+type fakeListener struct {
+	mu      sync.Mutex
+	schema  ResourceSchema
+	initial []*databasev1.IndexRule
+	updates [][]*databasev1.IndexRule
+}
+
+func (l *fakeListener) OnIndexUpdate(rules []*databasev1.IndexRule) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.updates = append(l.updates, rules)
+}
+
+func (l *fakeListener) updateCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.updates)
+}
+
+func (l *fakeListener) lastUpdate() []*databasev1.IndexRule {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.updates) == 0 {
+		return nil
+	}
+	return l.updates[len(l.updates)-1]
+}
+
+// fakeSupplier opens resources as fakeListeners and, as a DBSupplier, groups as fakeDBs.
+type fakeSupplier struct {
+	mu         sync.Mutex
+	opened     []*fakeListener
+	dbs        []*fakeDB
+	failOpenDB map[string]bool
+	failOpen   map[string]bool
+}
+
+func newFakeSupplier() *fakeSupplier {
+	return &fakeSupplier{failOpenDB: map[string]bool{}, failOpen: map[string]bool{}}
+}
+
+func (s *fakeSupplier) OpenResource(spec Resource) (IndexListener, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := spec.Schema().GetMetadata().GetName()
+	if s.failOpen[name] {
+		return nil, errors.New("open refused")
+	}
+	l := &fakeListener{schema: spec.Schema(), initial: spec.IndexRules()}
+	s.opened = append(s.opened, l)
+	return l, nil
+}
+
+func (s *fakeSupplier) ResourceSchema(*commonv1.Metadata) (ResourceSchema, error) {
+	return nil, errors.New("not used")
+}
+
+func (s *fakeSupplier) OpenDB(g *commonv1.Group) (DB, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := g.GetMetadata().GetName()
+	if s.failOpenDB[name] {
+		return nil, errors.New("disk on fire")
+	}
+	db := &fakeDB{group: name}
+	s.dbs = append(s.dbs, db)
+	return db, nil
+}
+
+func (s *fakeSupplier) dbsOf(group string) []*fakeDB {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*fakeDB
+	for _, db := range s.dbs {
+		if db.group == group {
+			out = append(out, db)
+		}
+	}
+	return out
+}
+
+func (s *fakeSupplier) openedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.opened)
+}
+
+// resourceOnlySupplier is a supplier without OpenDB, like a liaison's.
+type resourceOnlySupplier struct{ inner *fakeSupplier }
+
+func (s resourceOnlySupplier) OpenResource(spec Resource) (IndexListener, error) {
+	return s.inner.OpenResource(spec)
+}
+
+func (s resourceOnlySupplier) ResourceSchema(md *commonv1.Metadata) (ResourceSchema, error) {
+	return s.inner.ResourceSchema(md)
+}
+
+func newTestRepo(t *testing.T, portable bool) (Repository, *fakeWatcher, *fakeSupplier) {
+	t.Helper()
+	w := &fakeWatcher{}
+	sup := newFakeSupplier()
+	l := logger.GetLogger("test", "schema")
+	var r Repository
+	if portable {
+		r = NewPortableRepository(w, commonv1.Catalog_CATALOG_TRACE, sup, l)
+	} else {
+		r = NewRepository(w, commonv1.Catalog_CATALOG_TRACE, sup, l)
+	}
+	r.Watch()
+	t.Cleanup(r.Close)
+	return r, w, sup
+}
+
+func ruleNames(rules []*databasev1.IndexRule) []string {
+	out := []string{}
+	for _, r := range rules {
+		out = append(out, r.GetMetadata().GetName())
+	}
+	return out
+}
+
+func md(group, name string) *commonv1.Metadata {
+	return &commonv1.Metadata{Group: group, Name: name}
+}
+
+func listenerOf(t *testing.T, r Repository, group, name string) *fakeListener {
+	t.Helper()
+	res, ok := r.LoadResource(md(group, name))
+	if !ok {
+		t.Fatalf("resource %s/%s is not loaded", group, name)
+	}
+	l, ok := res.Delegated().(*fakeListener)
+	if !ok {
+		t.Fatalf("Delegated() = %T, want the supplier's listener", res.Delegated())
+	}
+	return l
+}
+
+func TestWatchRegistersTheRepositoryForEverySchemaKind(t *testing.T) {
+	_, w, _ := newTestRepo(t, false)
+	if w.calls != 1 {
+		t.Fatalf("RegisterHandler called %d times, want 1", w.calls)
+	}
+	if w.name == "" {
+		t.Error("the handler has no name")
+	}
+	want := map[schema.Kind]bool{
+		schema.KindGroup: true, schema.KindTrace: true, schema.KindIndexRule: true, schema.KindIndexRuleBinding: true,
+	}
+	got := map[schema.Kind]bool{}
+	for _, k := range w.kinds {
+		got[k] = true
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("kinds = %v, want %v", w.kinds, want)
+	}
+}
+
+func TestGroupsOfOtherCatalogsAreIgnored(t *testing.T) {
+	f := loadFixtures(t)
+	for _, catalog := range []commonv1.Catalog{
+		commonv1.Catalog_CATALOG_STREAM, commonv1.Catalog_CATALOG_MEASURE,
+		commonv1.Catalog_CATALOG_PROPERTY, commonv1.Catalog_CATALOG_UNSPECIFIED,
+	} {
+		t.Run(catalog.String(), func(t *testing.T) {
+			r, w, sup := newTestRepo(t, false)
+			g := clone(f.group)
+			g.Catalog = catalog
+			w.add(t, g)
+			if _, ok := r.LoadGroup(g.GetMetadata().GetName()); ok {
+				t.Fatal("a group of another catalog was loaded")
+			}
+			if n := len(sup.dbsOf(g.GetMetadata().GetName())); n != 0 {
+				t.Fatalf("OpenDB called %d times for a group of another catalog", n)
+			}
+			// A trace of that group has nowhere to go.
+			w.add(t, clone(f.trace))
+			if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+				t.Fatal("a trace of an ignored group was opened")
+			}
+			if len(r.Groups()) != 0 {
+				t.Fatalf("Groups() = %d groups, want 0", len(r.Groups()))
+			}
+			// Deleting it does nothing either.
+			w.del(t, g)
+		})
+	}
+}
+
+func TestTracesAreIgnoredByRepositoriesOfOtherCatalogs(t *testing.T) {
+	f := loadFixtures(t)
+	w := &fakeWatcher{}
+	sup := newFakeSupplier()
+	r := NewRepository(w, commonv1.Catalog_CATALOG_STREAM, sup, logger.GetLogger("test"))
+	r.Watch()
+	defer r.Close()
+	g := clone(f.group)
+	g.Catalog = commonv1.Catalog_CATALOG_STREAM
+	w.add(t, g)
+	if _, ok := r.LoadGroup(g.GetMetadata().GetName()); !ok {
+		t.Fatal("the stream repository did not load its stream group")
+	}
+	w.add(t, clone(f.trace))
+	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+		t.Fatal("a stream repository opened a trace")
+	}
+	if sup.openedCount() != 0 {
+		t.Fatalf("OpenResource called %d times", sup.openedCount())
+	}
+}
+
+func TestGroupLifecycleDrivesTheDatabase(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, sup := newTestRepo(t, false)
+	name := f.group.GetMetadata().GetName()
+
+	w.add(t, clone(f.group))
+	g, ok := r.LoadGroup(name)
+	if !ok {
+		t.Fatal("group not loaded")
+	}
+	dbs := sup.dbsOf(name)
+	if len(dbs) != 1 {
+		t.Fatalf("OpenDB called %d times, want 1", len(dbs))
+	}
+	if g.SupplyTSDB() != DB(dbs[0]) {
+		t.Fatal("SupplyTSDB does not return the opened database")
+	}
+	if !proto.Equal(g.GetSchema(), f.group) {
+		t.Fatal("GetSchema differs from the group's spec")
+	}
+	w.add(t, clone(f.trace))
+
+	// An update reaches the open database and every open resource; nothing is reopened.
+	updated := clone(f.group)
+	updated.ResourceOpts.Ttl.Num = 9
+	w.add(t, updated)
+	if n := len(sup.dbsOf(name)); n != 1 {
+		t.Fatalf("an update opened the database again: %d opens", n)
+	}
+	if _, _, u := dbs[0].counts(); u != 1 {
+		t.Fatalf("UpdateOptions called %d times, want 1", u)
+	}
+	if got := dbs[0].updates[0]; !proto.Equal(got, updated) {
+		t.Fatalf("UpdateOptions got %v, want the new spec", got)
+	}
+	g, _ = r.LoadGroup(name)
+	if g.GetSchema().GetResourceOpts().GetTtl().GetNum() != 9 {
+		t.Fatal("LoadGroup does not show the updated spec")
+	}
+	if g.SupplyTSDB() != DB(dbs[0]) {
+		t.Fatal("the update replaced the database")
+	}
+	res, ok := r.LoadResource(f.trace.GetMetadata())
+	if !ok {
+		t.Fatal("the update unloaded the trace")
+	}
+	if res.Group().GetSchema().GetResourceOpts().GetTtl().GetNum() != 9 {
+		t.Fatal("the open trace still sees the old group spec")
+	}
+	if sup.openedCount() != 1 {
+		t.Fatalf("a group update reopened resources: %d opens", sup.openedCount())
+	}
+
+	// Deleting the group drops its database once and unloads everything in it.
+	w.del(t, clone(f.group))
+	if _, dropped, _ := dbs[0].counts(); dropped != 1 {
+		t.Fatalf("Drop called %d times, want 1", dropped)
+	}
+	if _, ok := r.LoadGroup(name); ok {
+		t.Fatal("deleted group still loaded")
+	}
+	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+		t.Fatal("a trace of a deleted group is still loaded")
+	}
+	w.del(t, clone(f.group))
+	if _, dropped, _ := dbs[0].counts(); dropped != 1 {
+		t.Fatalf("deleting a missing group dropped again: %d drops", dropped)
+	}
+
+	// Re-creating it opens a new database.
+	w.add(t, clone(f.group))
+	if n := len(sup.dbsOf(name)); n != 2 {
+		t.Fatalf("re-created group: %d opens, want 2", n)
+	}
+	r.Close()
+	if closed, _, _ := dbs[0].counts(); closed != 0 {
+		t.Fatalf("Close closed the dropped database %d times", closed)
+	}
+	if closed, _, _ := sup.dbsOf(name)[1].counts(); closed != 1 {
+		t.Fatalf("Close closed the live database %d times, want 1", closed)
+	}
+}
+
+func TestOpenDBFailureLeavesTheGroupUnloadedUntilAnUpdate(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, sup := newTestRepo(t, false)
+	name := f.group.GetMetadata().GetName()
+	sup.failOpenDB[name] = true
+	w.add(t, clone(f.group))
+	if _, ok := r.LoadGroup(name); ok {
+		t.Fatal("a group whose database failed to open is loaded")
+	}
+	w.add(t, clone(f.trace))
+	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+		t.Fatal("a trace of an unopened group was opened")
+	}
+	sup.mu.Lock()
+	sup.failOpenDB[name] = false
+	sup.mu.Unlock()
+	w.add(t, clone(f.group))
+	if _, ok := r.LoadGroup(name); !ok {
+		t.Fatal("the next event of the group did not retry OpenDB")
+	}
+	if n := len(sup.dbsOf(name)); n != 1 {
+		t.Fatalf("%d databases opened, want 1", n)
+	}
+}
+
+func TestPortableRepositoryNeverOpensADatabase(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, sup := newTestRepo(t, true)
+	w.add(t, clone(f.group))
+	w.add(t, clone(f.duration))
+	w.add(t, clone(f.timestamp))
+	w.add(t, clone(f.binding))
+	w.add(t, clone(f.trace))
+	g, ok := r.LoadGroup(f.group.GetMetadata().GetName())
+	if !ok {
+		t.Fatal("the portable repository did not load the group")
+	}
+	if g.SupplyTSDB() != nil {
+		t.Fatalf("SupplyTSDB() = %v on a portable repository, want nil", g.SupplyTSDB())
+	}
+	if len(sup.dbs) != 0 {
+		t.Fatalf("OpenDB called %d times, want 0", len(sup.dbs))
+	}
+	l := listenerOf(t, r, "test-trace-group", "sw")
+	if got := ruleNames(l.initial); !reflect.DeepEqual(got, []string{"duration", "timestamp"}) {
+		t.Fatalf("rules = %v", got)
+	}
+	updated := clone(f.group)
+	updated.ResourceOpts.ShardNum = 4
+	w.add(t, updated)
+	w.del(t, updated)
+	if len(sup.dbs) != 0 {
+		t.Fatal("a portable repository opened a database on update or delete")
+	}
+	r.Close()
+
+	// A supplier without OpenDB behaves the same under NewRepository.
+	w2 := &fakeWatcher{}
+	r2 := NewRepository(w2, commonv1.Catalog_CATALOG_TRACE, resourceOnlySupplier{inner: newFakeSupplier()}, logger.GetLogger("test"))
+	r2.Watch()
+	defer r2.Close()
+	w2.add(t, clone(f.group))
+	g, ok = r2.LoadGroup(f.group.GetMetadata().GetName())
+	if !ok || g.SupplyTSDB() != nil {
+		t.Fatalf("group without a DBSupplier: loaded=%v db=%v", ok, g.SupplyTSDB())
+	}
+}
+
+func TestResourcesOpenWithTheirBoundRules(t *testing.T) {
+	f := loadFixtures(t)
+	otherRule := clone(f.duration)
+	otherRule.Metadata.Name = "other"
+	now := time.Now()
+	binding := func(name string, rules ...string) *databasev1.IndexRuleBinding {
+		b := clone(f.binding)
+		b.Metadata.Name = name
+		b.Rules = rules
+		return b
+	}
+	expired := binding("expired", "duration")
+	expired.ExpireAt = timestamppb.New(now.Add(-time.Hour))
+	notYet := binding("not-yet", "duration")
+	notYet.BeginAt = timestamppb.New(now.Add(time.Hour))
+	otherSubject := binding("other-subject", "duration")
+	otherSubject.Subject.Name = "zipkin"
+	otherCatalog := binding("other-catalog", "duration")
+	otherCatalog.Subject.Catalog = commonv1.Catalog_CATALOG_STREAM
+	noTimes := binding("no-times", "timestamp")
+	noTimes.BeginAt, noTimes.ExpireAt = nil, nil
+
+	tests := []struct {
+		name     string
+		rules    []*databasev1.IndexRule
+		bindings []*databasev1.IndexRuleBinding
+		want     []string
+	}{
+		{name: "the fixture binding", rules: []*databasev1.IndexRule{f.duration, f.timestamp},
+			bindings: []*databasev1.IndexRuleBinding{f.binding}, want: []string{"duration", "timestamp"}},
+		{name: "binding order, not rule-name order", rules: []*databasev1.IndexRule{f.duration, f.timestamp},
+			bindings: []*databasev1.IndexRuleBinding{binding("b", "timestamp", "duration")}, want: []string{"timestamp", "duration"}},
+		{name: "missing rules are skipped", rules: []*databasev1.IndexRule{f.duration, f.timestamp},
+			bindings: []*databasev1.IndexRuleBinding{binding("b", "nope", "duration", "gone", "timestamp")}, want: []string{"duration", "timestamp"}},
+		{name: "no rules exist", bindings: []*databasev1.IndexRuleBinding{f.binding}, want: []string{}},
+		{name: "no binding", rules: []*databasev1.IndexRule{f.duration, f.timestamp}, want: []string{}},
+		{name: "expired binding", rules: []*databasev1.IndexRule{f.duration},
+			bindings: []*databasev1.IndexRuleBinding{expired}, want: []string{}},
+		{name: "binding not active yet", rules: []*databasev1.IndexRule{f.duration},
+			bindings: []*databasev1.IndexRuleBinding{notYet}, want: []string{}},
+		{name: "binding without times is always active", rules: []*databasev1.IndexRule{f.timestamp},
+			bindings: []*databasev1.IndexRuleBinding{noTimes}, want: []string{"timestamp"}},
+		{name: "binding of another trace", rules: []*databasev1.IndexRule{f.duration},
+			bindings: []*databasev1.IndexRuleBinding{otherSubject}, want: []string{}},
+		{name: "binding of another catalog", rules: []*databasev1.IndexRule{f.duration},
+			bindings: []*databasev1.IndexRuleBinding{otherCatalog}, want: []string{}},
+		{name: "several bindings in name order, each rule once",
+			rules: []*databasev1.IndexRule{f.duration, f.timestamp, otherRule},
+			bindings: []*databasev1.IndexRuleBinding{
+				binding("b-second", "duration", "timestamp"), binding("a-first", "other", "timestamp"), expired,
+			},
+			want: []string{"other", "timestamp", "duration"}},
+	}
+	for _, tt := range tests {
+		for _, traceFirst := range []bool{false, true} {
+			name := tt.name + "/rules first"
+			if traceFirst {
+				name = tt.name + "/trace first"
+			}
+			t.Run(name, func(t *testing.T) {
+				r, w, _ := newTestRepo(t, false)
+				w.add(t, clone(f.group))
+				if traceFirst {
+					w.add(t, clone(f.trace))
+				}
+				for _, b := range tt.bindings {
+					w.add(t, clone(b))
+				}
+				for _, rule := range tt.rules {
+					w.add(t, clone(rule))
+				}
+				if !traceFirst {
+					w.add(t, clone(f.trace))
+				}
+				res, ok := r.LoadResource(f.trace.GetMetadata())
+				if !ok {
+					t.Fatal("trace not loaded")
+				}
+				if got := ruleNames(res.IndexRules()); !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("IndexRules() = %v, want %v", got, tt.want)
+				}
+				l := listenerOf(t, r, "test-trace-group", "sw")
+				got := ruleNames(l.initial)
+				if traceFirst && l.updateCount() > 0 {
+					got = ruleNames(l.lastUpdate())
+				}
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("the listener has %v, want %v", got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func TestOnIndexUpdateOnlyWhenTheRuleSetChanges(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, _ := newTestRepo(t, false)
+	w.add(t, clone(f.group))
+	w.add(t, clone(f.zipkinGrp))
+	w.add(t, clone(f.trace))
+	l := listenerOf(t, r, "test-trace-group", "sw")
+
+	otherBinding := clone(f.binding)
+	otherBinding.Metadata.Name = "zipkin-binding"
+	otherBinding.Subject.Name = "zipkin"
+	unboundRule := clone(f.duration)
+	unboundRule.Metadata.Name = "unbound"
+	changedDuration := clone(f.duration)
+	changedDuration.Tags = []string{"service_id", "duration"}
+	ruleInOtherGroup := clone(f.timestamp)
+	ruleInOtherGroup.Metadata.Group = "zipkinTrace"
+	bindingInOtherGroup := clone(f.binding)
+	bindingInOtherGroup.Metadata.Group = "zipkinTrace"
+	bindingWithNewTimes := clone(f.binding)
+	bindingWithNewTimes.UpdatedAt = timestamppb.Now()
+
+	steps := []struct {
+		name      string
+		apply     func()
+		wantCalls int
+		wantRules []string
+	}{
+		{name: "a rule that nothing binds", apply: func() { w.add(t, clone(f.duration)) }, wantCalls: 0},
+		{name: "the binding", apply: func() { w.add(t, clone(f.binding)) }, wantCalls: 1, wantRules: []string{"duration"}},
+		{name: "the second bound rule", apply: func() { w.add(t, clone(f.timestamp)) }, wantCalls: 2,
+			wantRules: []string{"duration", "timestamp"}},
+		{name: "the same binding again", apply: func() { w.add(t, clone(f.binding)) }, wantCalls: 2},
+		{name: "the binding with only its update time changed", apply: func() { w.add(t, bindingWithNewTimes) }, wantCalls: 2},
+		{name: "the same rule again", apply: func() { w.add(t, clone(f.timestamp)) }, wantCalls: 2},
+		{name: "a binding of another trace", apply: func() { w.add(t, otherBinding) }, wantCalls: 2},
+		{name: "an unbound rule", apply: func() { w.add(t, unboundRule) }, wantCalls: 2},
+		{name: "rules and bindings of another group", apply: func() {
+			w.add(t, ruleInOtherGroup)
+			w.add(t, bindingInOtherGroup)
+		}, wantCalls: 2},
+		{name: "a bound rule's tags change", apply: func() { w.add(t, changedDuration) }, wantCalls: 3,
+			wantRules: []string{"duration", "timestamp"}},
+		{name: "nothing (the changed rule is the one handed out)", apply: func() {
+			if got := l.lastUpdate()[0].GetTags(); !reflect.DeepEqual(got, changedDuration.GetTags()) {
+				t.Fatalf("duration rule tags = %v, want the updated %v", got, changedDuration.GetTags())
+			}
+		}, wantCalls: 3},
+		{name: "a bound rule is deleted", apply: func() { w.del(t, clone(f.timestamp)) }, wantCalls: 4,
+			wantRules: []string{"duration"}},
+		{name: "an unbound rule is deleted", apply: func() { w.del(t, unboundRule) }, wantCalls: 4},
+		{name: "the binding is deleted", apply: func() { w.del(t, clone(f.binding)) }, wantCalls: 5, wantRules: []string{}},
+		{name: "the binding is deleted again", apply: func() { w.del(t, clone(f.binding)) }, wantCalls: 5},
+	}
+	for _, s := range steps {
+		s.apply()
+		if got := l.updateCount(); got != s.wantCalls {
+			t.Fatalf("after %s: OnIndexUpdate called %d times, want %d", s.name, got, s.wantCalls)
+		}
+		if s.wantRules != nil {
+			if got := ruleNames(l.lastUpdate()); !reflect.DeepEqual(got, s.wantRules) {
+				t.Fatalf("after %s: OnIndexUpdate got %v, want %v", s.name, got, s.wantRules)
+			}
+			res, _ := r.LoadResource(f.trace.GetMetadata())
+			if got := ruleNames(res.IndexRules()); !reflect.DeepEqual(got, s.wantRules) {
+				t.Fatalf("after %s: IndexRules() = %v, want %v", s.name, got, s.wantRules)
+			}
+		}
+	}
+}
+
+func TestLoadResourceAndDelegated(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, sup := newTestRepo(t, false)
+	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+		t.Fatal("a resource is loaded before any event")
+	}
+	// A trace whose group is unknown is ignored.
+	w.add(t, clone(f.trace))
+	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok || sup.openedCount() != 0 {
+		t.Fatal("a trace of an unknown group was opened")
+	}
+	w.add(t, clone(f.group))
+	w.add(t, clone(f.zipkinGrp))
+	w.add(t, clone(f.trace))
+	w.add(t, clone(f.zipkin))
+
+	tests := []struct {
+		md     *commonv1.Metadata
+		loaded bool
+	}{
+		{md: md("test-trace-group", "sw"), loaded: true},
+		{md: md("zipkinTrace", "zipkin"), loaded: true},
+		{md: md("test-trace-group", "zipkin"), loaded: false},
+		{md: md("zipkinTrace", "sw"), loaded: false},
+		{md: md("nope", "sw"), loaded: false},
+		{md: md("", ""), loaded: false},
+	}
+	for _, tt := range tests {
+		res, ok := r.LoadResource(tt.md)
+		if ok != tt.loaded {
+			t.Fatalf("LoadResource(%v) loaded=%v, want %v", tt.md, ok, tt.loaded)
+		}
+		if !ok {
+			continue
+		}
+		if res.Schema().GetMetadata().GetName() != tt.md.GetName() || res.Schema().GetMetadata().GetGroup() != tt.md.GetGroup() {
+			t.Fatalf("LoadResource(%v) returned %v", tt.md, res.Schema().GetMetadata())
+		}
+		l, ok := res.Delegated().(*fakeListener)
+		if !ok || l.schema != res.Schema() {
+			t.Fatalf("Delegated() of %v is not what the supplier opened for it", tt.md)
+		}
+		if res.Group().GetSchema().GetMetadata().GetName() != tt.md.GetGroup() {
+			t.Fatalf("Group() of %v is %s", tt.md, res.Group().GetSchema().GetMetadata().GetName())
+		}
+	}
+
+	// An update reopens the trace with the new schema.
+	updated := clone(f.trace)
+	updated.Tags = append(updated.Tags, &databasev1.TraceTagSpec{Name: "extra", Type: databasev1.TagType_TAG_TYPE_STRING})
+	w.add(t, updated)
+	res, _ := r.LoadResource(f.trace.GetMetadata())
+	if got := len(res.Schema().(*databasev1.Trace).GetTags()); got != len(updated.GetTags()) {
+		t.Fatalf("after an update the schema has %d tags, want %d", got, len(updated.GetTags()))
+	}
+	if res.Delegated().(*fakeListener).schema != res.Schema() {
+		t.Fatal("the delegate was not reopened with the updated schema")
+	}
+
+	// A failing open leaves the resource unloaded.
+	sup.mu.Lock()
+	sup.failOpen["broken"] = true
+	sup.mu.Unlock()
+	broken := clone(f.trace)
+	broken.Metadata.Name = "broken"
+	w.add(t, broken)
+	if _, ok := r.LoadResource(broken.GetMetadata()); ok {
+		t.Fatal("a resource whose open failed is loaded")
+	}
+
+	// Deleting unloads only that trace.
+	w.del(t, clone(f.trace))
+	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+		t.Fatal("a deleted trace is still loaded")
+	}
+	if _, ok := r.LoadResource(f.zipkin.GetMetadata()); !ok {
+		t.Fatal("deleting sw unloaded zipkin")
+	}
+	if len(r.Groups()) != 2 {
+		t.Fatalf("Groups() has %d groups, want 2", len(r.Groups()))
+	}
+}
+
+func TestWaitResource(t *testing.T) {
+	f := loadFixtures(t)
+
+	t.Run("wakes when the resource appears", func(t *testing.T) {
+		r, w, _ := newTestRepo(t, false)
+		w.add(t, clone(f.group))
+		w.add(t, clone(f.zipkinGrp))
+		type result struct {
+			res Resource
+			err error
+		}
+		done := make(chan result, 1)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		go func() {
+			res, err := r.WaitResource(ctx, f.trace.GetMetadata())
+			done <- result{res, err}
+		}()
+		// Another resource opening wakes the waiter, which must go on waiting.
+		w.add(t, clone(f.zipkin))
+		select {
+		case got := <-done:
+			t.Fatalf("WaitResource returned before its resource appeared: %v, %v", got.res, got.err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		w.add(t, clone(f.trace))
+		select {
+		case got := <-done:
+			if got.err != nil {
+				t.Fatalf("WaitResource: %v", got.err)
+			}
+			if got.res.Schema().GetMetadata().GetName() != "sw" {
+				t.Fatalf("WaitResource returned %v", got.res.Schema().GetMetadata())
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("WaitResource did not wake when the resource appeared")
+		}
+	})
+
+	t.Run("returns at once when loaded", func(t *testing.T) {
+		r, w, _ := newTestRepo(t, false)
+		w.add(t, clone(f.group))
+		w.add(t, clone(f.trace))
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // even a done context gets a loaded resource
+		res, err := r.WaitResource(ctx, f.trace.GetMetadata())
+		if err != nil || res == nil {
+			t.Fatalf("WaitResource = %v, %v", res, err)
+		}
+	})
+
+	t.Run("times out", func(t *testing.T) {
+		r, w, _ := newTestRepo(t, false)
+		w.add(t, clone(f.group))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		res, err := r.WaitResource(ctx, f.trace.GetMetadata())
+		if !errors.Is(err, ErrResourceNotLoaded) {
+			t.Fatalf("WaitResource error = %v, want ErrResourceNotLoaded", err)
+		}
+		if res != nil {
+			t.Fatalf("WaitResource returned %v with an error", res)
+		}
+		if elapsed := time.Since(start); elapsed < 25*time.Millisecond {
+			t.Fatalf("WaitResource gave up after %s, before its context ended", elapsed)
+		}
+	})
+}
+
+func TestCloseClosesEveryDatabaseOnce(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, sup := newTestRepo(t, false)
+	w.add(t, clone(f.group))
+	w.add(t, clone(f.zipkinGrp))
+	w.add(t, clone(f.trace))
+	r.Close()
+	r.Close()
+	for _, db := range sup.dbs {
+		if closed, dropped, _ := db.counts(); closed != 1 || dropped != 0 {
+			t.Fatalf("database of %s: closed %d times, dropped %d times; want 1 and 0", db.group, closed, dropped)
+		}
+	}
+	if len(sup.dbs) != 2 {
+		t.Fatalf("%d databases opened, want 2", len(sup.dbs))
+	}
+	// Events after Close change nothing.
+	g := clone(f.group)
+	g.Metadata.Name = "late"
+	w.add(t, g)
+	if len(sup.dbs) != 2 {
+		t.Fatal("a group event after Close opened a database")
+	}
+	w.del(t, clone(f.group))
+	for _, db := range sup.dbs {
+		if _, dropped, _ := db.counts(); dropped != 0 {
+			t.Fatal("a delete after Close dropped a database")
+		}
+	}
+}
+
+func TestConcurrentReadsDuringEvents(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, _ := newTestRepo(t, false)
+	w.add(t, clone(f.group))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if res, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+					_ = res.IndexRules()
+					_ = res.Group().GetSchema()
+				}
+				_, _ = r.LoadGroup(f.group.GetMetadata().GetName())
+				_ = r.Groups()
+			}
+		}()
+	}
+	for i := 0; i < 200; i++ {
+		w.add(t, clone(f.trace))
+		w.add(t, clone(f.duration))
+		w.add(t, clone(f.binding))
+		w.del(t, clone(f.duration))
+		if i%10 == 0 {
+			w.add(t, clone(f.group))
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
