@@ -100,11 +100,20 @@ func (t *trace) Query(ctx context.Context, opts model.TraceQueryOptions) (model.
 	if len(segs) == 0 {
 		return model.TraceQueryResult{}, nil
 	}
+	// The time range picks the spans that may match, but a matching trace is returned whole: its
+	// spans are read from every segment, including those outside the range.
+	all := h.db.Segments()
+	defer func() {
+		for _, s := range all {
+			s.DecRef()
+		}
+	}()
 	lo, hi := timeRangeNanos(opts)
 	var ranked []rankedTrace
 	var loaded map[string][]tstable.StoredSpan
 	if plan.traceIDs != nil {
-		ranked, loaded, err = t.rankByIDs(segs, is, plan, lo, hi, opts.MaxTraces)
+		// Matching looks at each span's own timestamp, so reading every segment once serves both.
+		ranked, loaded, err = t.rankByIDs(all, is, plan, lo, hi, opts.MaxTraces)
 	} else {
 		ranked, err = t.rankByIndex(ctx, segs, is, plan, lo, hi, opts.MaxTraces)
 	}
@@ -116,7 +125,7 @@ func (t *trace) Query(ctx context.Context, opts model.TraceQueryOptions) (model.
 		for i, r := range ranked {
 			ids[i] = r.traceID
 		}
-		if loaded, err = t.loadSpans(segs, ids); err != nil {
+		if loaded, err = t.loadSpans(all, ids); err != nil {
 			return model.TraceQueryResult{}, err
 		}
 	}

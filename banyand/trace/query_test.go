@@ -485,17 +485,17 @@ func TestQueryTimeRange(t *testing.T) {
 	}{
 		{name: "both days", rng: fullRange(), rule: "duration", want: []string{"both", "edge", "new", "old"},
 			spans: map[string]int{"both": 2, "edge": 1, "new": 1, "old": 1}},
-		// Today only: "both" ranks by its span of today (20, not 99), and only that segment's spans come back.
+		// Today only: "both" ranks by its span of today (20, not 99), and comes back whole.
 		{name: "today", rng: timeRange(today, today.Add(24*time.Hour-time.Millisecond)), rule: "duration",
-			want: []string{"edge", "new", "both"}, spans: map[string]int{"both": 1, "edge": 1, "new": 1}},
+			want: []string{"edge", "new", "both"}, spans: map[string]int{"both": 2, "edge": 1, "new": 1}},
 		{name: "yesterday", rng: timeRange(yesterday, today.Add(-time.Millisecond)), rule: "duration",
-			want: []string{"both", "old"}, spans: map[string]int{"both": 1, "old": 1}},
+			want: []string{"both", "old"}, spans: map[string]int{"both": 2, "old": 1}},
 		{name: "the inclusive end", rng: timeRange(today.Add(-time.Hour), today), rule: "duration",
 			want: []string{"edge"}, spans: map[string]int{"edge": 1}},
 		{name: "the exclusive end", rng: timestamp.NewTimeRangeDuration(today.Add(-time.Hour), time.Hour, true, false), rule: "duration",
 			want: []string{}},
 		{name: "within a day by timestamp", rng: timeRange(today.Add(90*time.Minute), today.Add(150*time.Minute)), rule: "timestamp",
-			want: []string{"both"}, spans: map[string]int{"both": 1}},
+			want: []string{"both"}, spans: map[string]int{"both": 2}},
 		{name: "before any data", rng: timeRange(yesterday.Add(-48*time.Hour), yesterday.Add(-time.Hour)), rule: "duration",
 			want: []string{}},
 	}
@@ -667,8 +667,9 @@ func TestQueryByTraceIDs(t *testing.T) {
 			and(cond("service_id", opEQ, str("svc-a")), cond("duration", opEQ, i64(2)))), want: []string{}},
 		{name: "disjoint ids", criteria: and(cond("trace_id", opEQ, str("a")), cond("trace_id", opEQ, str("b"))), want: []string{}},
 		{name: "unknown id", criteria: cond("trace_id", opEQ, str("zzz")), want: []string{}},
-		{name: "only today's segment", criteria: cond("trace_id", opIN, strs("a", "d")),
-			rng: timeRange(today, today.Add(24*time.Hour)), want: []string{"a"}, spans: map[string]int{"a": 1}},
+		// a has a span in each day, d only yesterday: a matches today and is returned whole.
+		{name: "matched in today's segment, returned whole", criteria: cond("trace_id", opIN, strs("a", "d")),
+			rng: timeRange(today, today.Add(24*time.Hour)), want: []string{"a"}, spans: map[string]int{"a": 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

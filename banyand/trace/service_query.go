@@ -8,6 +8,7 @@ package trace
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,23 +36,92 @@ const defaultQueryLimit = 20
 // holds data, merges their ranked partial results and applies offset and limit.
 func (s *grpcService) Query(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.QueryResponse, error) {
 	start := time.Now()
-	internal, byIDs, err := s.planQuery(req)
+	internal, byIDs, idsOnly, err := s.planQuery(req)
 	if err != nil {
 		return nil, err
 	}
 	nodes := s.door.selector().Nodes()
-	type nodeReply struct {
-		resp *tracev1.InternalQueryResponse
-		err  error
-		node string
+	replies := s.fanOut(ctx, nodes, func(string) *tracev1.QueryRequest { return internal })
+	merged := make(map[string]*tracev1.InternalTrace)
+	// from records which nodes answered each trace, for completeTraces.
+	from := make(map[string]map[string]bool)
+	var order []*tracev1.InternalTrace
+	var answered []string
+	missing := 0
+	for _, r := range replies {
+		if r.err != nil {
+			if code := status.Code(r.err); code == codes.Unavailable || code == codes.DeadlineExceeded {
+				// A node that is registered but unreachable: answer from the live ones.
+				missing++
+				s.l.Warn().Err(r.err).Str("node", r.node).Msg("a data node did not answer a query; the result may miss its data")
+				continue
+			}
+			return nil, toStatus(r.err)
+		}
+		answered = append(answered, r.node)
+		for _, t := range r.resp.GetInternalTraces() {
+			if from[t.GetTraceId()] == nil {
+				from[t.GetTraceId()] = make(map[string]bool)
+			}
+			from[t.GetTraceId()][r.node] = true
+			if m, ok := merged[t.GetTraceId()]; ok {
+				m.Spans = append(m.Spans, t.GetSpans()...)
+				if better(t.GetKey(), m.GetKey(), req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC) {
+					m.Key = t.GetKey()
+				}
+				continue
+			}
+			merged[t.GetTraceId()] = t
+			order = append(order, t)
+		}
 	}
+	sortTraces(order, byIDs, req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC)
+	offset := int(req.GetOffset())
+	limit := queryLimit(req)
+	var page []*tracev1.InternalTrace
+	for i := offset; i < len(order) && i < offset+limit; i++ {
+		page = append(page, order[i])
+	}
+	if !idsOnly && len(answered) > 1 {
+		m, err := s.completeTraces(ctx, internal, page, from, answered)
+		if err != nil {
+			return nil, err
+		}
+		missing += m
+	}
+	if m := s.door.queryMetrics(); m != nil {
+		m.missingNodes.WithLabelValues().Set(float64(missing))
+	}
+	resp := &tracev1.QueryResponse{Traces: []*tracev1.Trace{}}
+	for _, t := range page {
+		resp.Traces = append(resp.Traces, &tracev1.Trace{TraceId: t.GetTraceId(), Spans: t.GetSpans()})
+	}
+	if req.GetTrace() {
+		resp.TraceQueryResult = executionTrace(req, start, len(nodes), len(resp.Traces))
+	}
+	return resp, nil
+}
+
+// nodeReply is the answer of one node to a query.
+type nodeReply struct {
+	resp *tracev1.InternalQueryResponse
+	err  error
+	node string
+}
+
+// fanOut sends the query that reqOf builds for each node (nil: none) to the nodes in parallel.
+func (s *grpcService) fanOut(ctx context.Context, nodes []string, reqOf func(node string) *tracev1.QueryRequest) []nodeReply {
 	replies := make([]nodeReply, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
+		req := reqOf(n)
+		if req == nil {
+			continue
+		}
 		wg.Add(1)
 		go func(i int, n string) {
 			defer wg.Done()
-			r, err := s.door.publisher().Publish(ctx, bus.TopicTraceQuery, n, internal)
+			r, err := s.door.publisher().Publish(ctx, bus.TopicTraceQuery, n, req)
 			replies[i] = nodeReply{node: n, err: err}
 			if err == nil {
 				resp, ok := r.(*tracev1.InternalQueryResponse)
@@ -64,45 +134,89 @@ func (s *grpcService) Query(ctx context.Context, req *tracev1.QueryRequest) (*tr
 		}(i, n)
 	}
 	wg.Wait()
-	merged := make(map[string]*tracev1.InternalTrace)
-	var order []*tracev1.InternalTrace
+	return replies
+}
+
+// completeTraces adds to the traces of a page the spans that nodes hold but did not answer.
+//
+// A node answers the traces of its own best matches only, and a trace whose spans a shard move
+// (a node down, then back) spread over two nodes is answered by the node where it ranks or
+// matches, with that node's spans alone. A trace is returned whole (API.md §7.2, steps 5-6), so
+// the nodes that answered without a trace of the page are asked for its spans by id: a query by
+// ids alone (idsOnly) needs no such step, since every node already looked for every id. It
+// returns how many nodes did not answer.
+func (s *grpcService) completeTraces(ctx context.Context, internal *tracev1.QueryRequest, page []*tracev1.InternalTrace,
+	from map[string]map[string]bool, nodes []string,
+) (int, error) {
+	byID := make(map[string]*tracev1.InternalTrace, len(page))
+	for _, t := range page {
+		byID[t.GetTraceId()] = t
+	}
+	replies := s.fanOut(ctx, nodes, func(n string) *tracev1.QueryRequest {
+		var ids []string
+		for _, t := range page {
+			if !from[t.GetTraceId()][n] {
+				ids = append(ids, t.GetTraceId())
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		req := proto.Clone(internal).(*tracev1.QueryRequest)
+		req.Criteria = &modelv1.Criteria{Exp: &modelv1.Criteria_Condition{Condition: &modelv1.Condition{
+			Name:  s.traceIDTag(internal),
+			Op:    modelv1.Condition_BINARY_OP_IN,
+			Value: &modelv1.TagValue{Value: &modelv1.TagValue_StrArray{StrArray: &modelv1.StrArray{Value: ids}}},
+		}}}
+		req.OrderBy = nil
+		req.Limit = uint32(len(ids))
+		return req
+	})
 	missing := 0
 	for _, r := range replies {
+		if r.node == "" {
+			continue
+		}
 		if r.err != nil {
 			if code := status.Code(r.err); code == codes.Unavailable || code == codes.DeadlineExceeded {
-				// A node that is registered but unreachable: answer from the live ones.
 				missing++
-				s.l.Warn().Err(r.err).Str("node", r.node).Msg("a data node did not answer a query; the result may miss its data")
+				s.l.Warn().Err(r.err).Str("node", r.node).Msg("a data node did not answer for the spans of a page; traces may miss its spans")
 				continue
 			}
-			return nil, toStatus(r.err)
+			return 0, toStatus(r.err)
 		}
 		for _, t := range r.resp.GetInternalTraces() {
-			if m, ok := merged[t.GetTraceId()]; ok {
+			if m, ok := byID[t.GetTraceId()]; ok && !from[t.GetTraceId()][r.node] {
 				m.Spans = append(m.Spans, t.GetSpans()...)
-				if better(t.GetKey(), m.GetKey(), req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC) {
-					m.Key = t.GetKey()
-				}
-				continue
 			}
-			merged[t.GetTraceId()] = t
-			order = append(order, t)
 		}
 	}
-	if m := s.door.queryMetrics(); m != nil {
-		m.missingNodes.WithLabelValues().Set(float64(missing))
+	return missing, nil
+}
+
+// traceIDTag is the name of the trace-id tag of the query's trace (the same in all its groups,
+// which planQuery checked).
+func (s *grpcService) traceIDTag(req *tracev1.QueryRequest) string {
+	for _, g := range req.GetGroups() {
+		if t, ok := s.door.repo().loadTrace(&commonv1.Metadata{Group: g, Name: req.GetName()}); ok {
+			return t.schema.GetTraceIdTagName()
+		}
 	}
-	sortTraces(order, byIDs, req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC)
-	offset := int(req.GetOffset())
-	limit := queryLimit(req)
-	resp := &tracev1.QueryResponse{Traces: []*tracev1.Trace{}}
-	for i := offset; i < len(order) && i < offset+limit; i++ {
-		resp.Traces = append(resp.Traces, &tracev1.Trace{TraceId: order[i].GetTraceId(), Spans: order[i].GetSpans()})
+	return ""
+}
+
+// onlyTraceIDs reports whether criteria select traces by their ids and nothing else: conditions
+// trace-id EQ/IN joined by AND or OR.
+func onlyTraceIDs(c *modelv1.Criteria, traceIDTag string) bool {
+	switch exp := c.GetExp().(type) {
+	case *modelv1.Criteria_Condition:
+		op := exp.Condition.GetOp()
+		return exp.Condition.GetName() == traceIDTag && (op == modelv1.Condition_BINARY_OP_EQ || op == modelv1.Condition_BINARY_OP_IN)
+	case *modelv1.Criteria_Le:
+		l, r := exp.Le.GetLeft(), exp.Le.GetRight()
+		return (l != nil || r != nil) && (l == nil || onlyTraceIDs(l, traceIDTag)) && (r == nil || onlyTraceIDs(r, traceIDTag))
 	}
-	if req.GetTrace() {
-		resp.TraceQueryResult = executionTrace(req, start, len(nodes), len(resp.Traces))
-	}
-	return resp, nil
+	return false
 }
 
 func better(candidate, current int64, asc bool) bool {
@@ -120,17 +234,17 @@ func queryLimit(req *tracev1.QueryRequest) int {
 }
 
 // planQuery checks a query against the schemas of its groups and returns the normalized request
-// sent to the nodes, and whether it is a query by trace ids.
-func (s *grpcService) planQuery(req *tracev1.QueryRequest) (*tracev1.QueryRequest, bool, error) {
+// sent to the nodes, whether it is a query by trace ids, and whether it selects by trace ids alone.
+func (s *grpcService) planQuery(req *tracev1.QueryRequest) (*tracev1.QueryRequest, bool, bool, error) {
 	if len(req.GetGroups()) == 0 {
-		return nil, false, status.Error(codes.InvalidArgument, "groups: at least one group is required")
+		return nil, false, false, status.Error(codes.InvalidArgument, "groups: at least one group is required")
 	}
 	if req.GetName() == "" {
-		return nil, false, status.Error(codes.InvalidArgument, "name: the trace name is required")
+		return nil, false, false, status.Error(codes.InvalidArgument, "name: the trace name is required")
 	}
 	tr, err := queryTimeRange(req.GetTimeRange())
 	if err != nil {
-		return nil, false, status.Error(codes.InvalidArgument, err.Error())
+		return nil, false, false, status.Error(codes.InvalidArgument, err.Error())
 	}
 	repo := s.door.repo()
 	var ref *trace
@@ -139,20 +253,20 @@ func (s *grpcService) planQuery(req *tracev1.QueryRequest) (*tracev1.QueryReques
 	for _, g := range req.GetGroups() {
 		t, ok := repo.loadTrace(&commonv1.Metadata{Group: g, Name: req.GetName()})
 		if !ok {
-			return nil, false, status.Errorf(codes.NotFound, "trace %s/%s not found", g, req.GetName())
+			return nil, false, false, status.Errorf(codes.NotFound, "trace %s/%s not found", g, req.GetName())
 		}
 		if ref == nil {
 			ref = t
 		} else if t.schema.GetTraceIdTagName() != ref.schema.GetTraceIdTagName() ||
 			t.schema.GetSpanIdTagName() != ref.schema.GetSpanIdTagName() ||
 			t.schema.GetTimestampTagName() != ref.schema.GetTimestampTagName() {
-			return nil, false, status.Errorf(codes.InvalidArgument,
+			return nil, false, false, status.Errorf(codes.InvalidArgument,
 				"groups %s and %s name the trace id, span id or timestamp tags of %s differently", ref.group, g, req.GetName())
 		}
 		is := t.loadIndexSchema()
 		opts := model.TraceQueryOptions{Name: req.GetName(), TimeRange: tr, Criteria: req.GetCriteria(), OrderBy: req.GetOrderBy()}
 		if _, err := newQueryPlan(is, opts); err != nil {
-			return nil, false, toStatus(errors.Wrapf(err, "group %s", g))
+			return nil, false, false, toStatus(errors.Wrapf(err, "group %s", g))
 		}
 		byIDs = collectTraceIDs(req.GetCriteria(), is.tags) != nil
 		for _, name := range req.GetTagProjection() {
@@ -163,15 +277,17 @@ func (s *grpcService) planQuery(req *tracev1.QueryRequest) (*tracev1.QueryReques
 	}
 	for _, name := range req.GetTagProjection() {
 		if !projected[name] {
-			return nil, false, status.Errorf(codes.InvalidArgument, "tag_projection: tag name '%s' not found in trace schema", name)
+			return nil, false, false, status.Errorf(codes.InvalidArgument, "tag_projection: tag name '%s' not found in trace schema", name)
 		}
 	}
 	internal := proto.Clone(req).(*tracev1.QueryRequest)
 	internal.Offset = 0
-	internal.Limit = req.GetOffset() + uint32(queryLimit(req))
+	// Each node ranks offset+limit traces; the sum saturates instead of wrapping around (offset 1
+	// with limit MaxUint32 would otherwise ask the nodes for none).
+	internal.Limit = uint32(min(uint64(req.GetOffset())+uint64(queryLimit(req)), math.MaxUint32))
 	internal.TimeRange = &modelv1.TimeRange{Begin: timestamppb.New(tr.Start), End: timestamppb.New(tr.End)}
 	internal.Trace = false
-	return internal, byIDs, nil
+	return internal, byIDs, onlyTraceIDs(req.GetCriteria(), ref.schema.GetTraceIdTagName()), nil
 }
 
 // queryTimeRange checks the requested range; an absent range means all time.
