@@ -7,11 +7,17 @@
 package tstable
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 )
 
 const (
@@ -34,19 +40,64 @@ func reportSize(b *testing.B, tbl *Table, spans int) {
 	}
 	b.ReportMetric(float64(tbl.DiskSize())/float64(spans), "bytes/span")
 	b.ReportMetric(float64(sst)/float64(spans), "sst-bytes/span")
+	for _, kind := range []struct {
+		name string
+		k    byte
+	}{{"record", kindRecord}, {"index", kindIndex}} {
+		n, err := tbl.db.EstimateDiskUsage([]byte{kind.k}, []byte{kind.k + 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(n)/float64(spans), kind.name+"-bytes/span")
+	}
 	if testing.Verbose() {
 		b.Logf("spans=%d\n%s", spans, m)
 	}
 }
 
-// waitCompactions waits until Pebble has no compaction running or owed.
-func waitCompactions(b *testing.B, tbl *Table) {
-	for {
-		m := tbl.db.Metrics()
-		if m.Compact.EstimatedDebt == 0 && m.Compact.NumInProgress == 0 {
-			return
+// freshener makes a batch unlike every other from a template, cheaply: a
+// per-use trace ID prefix, and new random bytes at the end of each payload.
+type freshener struct {
+	rng  *rand.Rand
+	tags []*modelv1.TagValue
+}
+
+func newFreshener(seed uint64) *freshener {
+	return &freshener{rng: rand.New(rand.NewPCG(seed, 7))}
+}
+
+func (f *freshener) freshen(dst, tmpl []Span, use int) []Span {
+	dst = append(dst[:0], tmpl...)
+	prefix := fmt.Sprintf("%08x", use)
+	f.tags = slices.Grow(f.tags[:0], len(tmpl)*numTags)[:len(tmpl)*numTags]
+	for i := range dst {
+		sp := &dst[i]
+		sp.TraceID = prefix + tmpl[i].TraceID[8:]
+		tags := f.tags[i*numTags : (i+1)*numTags : (i+1)*numTags]
+		copy(tags, tmpl[i].Tags)
+		tags[posTraceID] = strTag(sp.TraceID)
+		sp.Tags = tags
+		p := slices.Clone(tmpl[i].Payload)
+		for j := len(p) - 176; j+8 <= len(p); j += 8 {
+			binary.LittleEndian.PutUint64(p[j:], f.rng.Uint64())
 		}
-		time.Sleep(10 * time.Millisecond)
+		sp.Payload = p
+	}
+	return dst
+}
+
+// waitCompactions waits until Pebble has run no compaction for a while:
+// what the written data owed has been paid.
+func waitCompactions(b *testing.B, tbl *Table) {
+	b.Helper()
+	idle := 0
+	for idle < 10 {
+		if tbl.db.Metrics().Compact.NumInProgress == 0 {
+			idle++
+		} else {
+			idle = 0
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -74,15 +125,17 @@ func BenchmarkWrite(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			tbl, _ := newTestTable(b, func(o *Options) { o.Sync = bc.sync })
 			// Batches are made before the clock starts; the generator is
-			// not what is measured.
-			const distinct = 64
-			batches := make([][]Span, distinct)
+			// not what is measured. Each use of a template gets fresh trace
+			// IDs and fresh random payload bytes (see freshen), so that no
+			// two records are alike.
+			const distinct = 16
 			g := newSpanGen(1)
-			for i := range batches {
-				batches[i] = g.batch(benchBatch, benchSpansPerTrace)
+			templates := make([][]Span, distinct)
+			for i := range templates {
+				templates[i] = g.batch(benchBatch, benchSpansPerTrace)
 			}
 			var payload int
-			for _, sp := range batches[0] {
+			for _, sp := range templates[0] {
 				payload += len(sp.Payload)
 			}
 			b.SetBytes(int64(payload))
@@ -92,10 +145,13 @@ func BenchmarkWrite(b *testing.B) {
 			cpu0 := cpuTime()
 			var wg sync.WaitGroup
 			work := make(chan int)
-			for range bc.writers {
+			for w := range bc.writers {
 				wg.Go(func() {
+					f := newFreshener(uint64(w))
+					var batch []Span
 					for i := range work {
-						if err := tbl.Write(batches[i%distinct], swWriteOptions); err != nil {
+						batch = f.freshen(batch, templates[i%distinct], i)
+						if err := tbl.Write(batch, swWriteOptions); err != nil {
 							b.Error(err)
 						}
 					}

@@ -131,13 +131,25 @@ const nsPerSec = 1_000_000_000
 // unixNanos returns sec*1e9+nanos and whether it fits in an int64.
 func unixNanos(sec int64, nanos int32) (int64, bool) {
 	const maxSec, minSec = math.MaxInt64 / nsPerSec, math.MinInt64 / nsPerSec
-	if sec > maxSec || sec < minSec {
+	if sec > maxSec+2 || sec < minSec-2 {
 		return 0, false
 	}
-	base := sec * nsPerSec
-	ns := base + int64(nanos)
-	// Adding nanos can still cross the bounds at the edges.
-	if (nanos > 0 && ns < base) || (nanos < 0 && ns > base) {
+	// Move whole seconds into sec and give both parts the same sign, so that
+	// sec*1e9 is not farther from zero than the result: then it overflows
+	// only if the result does.
+	s, n := sec+int64(nanos)/nsPerSec, int64(nanos)%nsPerSec
+	switch {
+	case s < 0 && n > 0:
+		s, n = s+1, n-nsPerSec
+	case s > 0 && n < 0:
+		s, n = s-1, n+nsPerSec
+	}
+	base := s * nsPerSec
+	if base/nsPerSec != s {
+		return 0, false
+	}
+	ns := base + n
+	if (n > 0 && ns < base) || (n < 0 && ns > base) {
 		return 0, false
 	}
 	return ns, true

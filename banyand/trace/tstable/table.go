@@ -365,6 +365,17 @@ type writeScratch struct {
 
 var writeScratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
 
+// maxPooledScratch is the largest buffer a writeScratch may keep in the
+// pool: a rare huge record should not pin its buffers forever.
+const maxPooledScratch = 4 << 20
+
+func putWriteScratch(s *writeScratch) {
+	if cap(s.body) > maxPooledScratch || cap(s.value) > maxPooledScratch || cap(s.order) > maxPooledScratch/4 {
+		return
+	}
+	writeScratchPool.Put(s)
+}
+
 // Write stores spans in one atomic batch: one record per trace (more for
 // very large traces) holding that trace's spans of this call, and one index
 // entry per span and rule under which the span has a sort key. When Write
@@ -384,7 +395,7 @@ func (t *Table) Write(spans []Span, wo WriteOptions) error {
 	defer t.release()
 
 	s := writeScratchPool.Get().(*writeScratch)
-	defer writeScratchPool.Put(s)
+	defer putWriteScratch(s)
 	s.order = s.order[:0]
 	for i := range spans {
 		s.order = append(s.order, int32(i))
