@@ -82,7 +82,7 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 	ruleID := plan.rule.rule.GetMetadata().GetId()
 	for _, seg := range segs {
 		for _, table := range seg.Tables() {
-			it, err := table.Index(ruleID, tstable.IterOptions{Desc: plan.desc, Min: plan.minKey, Max: plan.maxKey})
+			it, err := table.Index(ruleID, tstable.IterOptions{Desc: plan.desc, Min: plan.minKey, Max: plan.maxKey, LazyTags: true})
 			if err != nil {
 				return nil, errors.Wrapf(err, "open index of segment %s", seg.Dir())
 			}
@@ -185,9 +185,6 @@ func (v entryView) tagAt(pos int) (*modelv1.TagValue, bool) {
 	case v.tags.tsPos:
 		return timestampValue(v.entry.Timestamp), true
 	}
-	// A nil value is either a tag the write did not index or a null one: let the caller read the span.
-	if pos < len(v.entry.Tags) && v.entry.Tags[pos] != nil {
-		return v.entry.Tags[pos], true
-	}
-	return nil, false
+	// A tag the write did not index is unknown here: the caller reads the span.
+	return v.entry.Tag(pos)
 }

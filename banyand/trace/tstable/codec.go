@@ -508,6 +508,38 @@ func appendIndexValue(dst []byte, sp *Span, sortKey int64, indexedTags []int) []
 	return dst
 }
 
+// splitIndexValue returns the timestamp of an index value and the encoded
+// (position, tag) pairs that follow it, which alias v.
+func splitIndexValue(v []byte, sortKey int64) (ts int64, tags []byte, err error) {
+	d := decoder{buf: v}
+	ts = d.varint("index timestamp") + sortKey
+	if d.err != nil {
+		return 0, nil, d.err
+	}
+	return ts, v[d.off:], nil
+}
+
+// indexTagAt decodes the tag at position pos from encoded (position, tag)
+// pairs, skipping the others without allocating; ok is false if pos is absent.
+func indexTagAt(enc []byte, pos int) (*modelv1.TagValue, bool, error) {
+	d := decoder{buf: enc}
+	for d.err == nil && d.remaining() > 0 {
+		p := d.uvarint("tag position")
+		if d.err != nil {
+			break
+		}
+		if p == uint64(pos) {
+			t := d.tag(nil)
+			if d.err != nil {
+				break
+			}
+			return t, true, nil
+		}
+		d.skipTag()
+	}
+	return nil, false, d.err
+}
+
 // decodeIndexValue decodes an index value. Tags are copied out of v.
 func decodeIndexValue(v []byte, sortKey int64) (ts int64, tags []*modelv1.TagValue, err error) {
 	d := decoder{buf: v}

@@ -22,6 +22,10 @@ type IterOptions struct {
 	// Min and Max are inclusive sort-key bounds. Use math.MinInt64 and
 	// math.MaxInt64 for open ends. Min > Max selects nothing.
 	Min, Max int64
+	// LazyTags leaves IndexEntry.Tags nil and keeps the encoded tags in the
+	// entry instead: IndexEntry.Tag decodes one position on demand. A scan
+	// that filters on one or two tags then allocates nothing for the others.
+	LazyTags bool
 }
 
 // FullRange returns IterOptions that select every entry, ascending or
@@ -44,6 +48,8 @@ type IndexEntry struct {
 	Tags []*modelv1.TagValue
 	// Ref locates the span's record, for GetSpan.
 	Ref SpanRef
+	// encoded holds the indexed tags still encoded, for IterOptions.LazyTags.
+	encoded []byte
 }
 
 // IndexIterator walks the entries of one index rule in sort-key order (ties:
@@ -54,6 +60,7 @@ type IndexIterator struct {
 	t       *Table
 	iter    *pebble.Iterator // nil for an empty range or after Close
 	desc    bool
+	lazy    bool
 	started bool
 	entry   IndexEntry
 	err     error
@@ -66,7 +73,7 @@ func (t *Table) Index(ruleID uint32, o IterOptions) (*IndexIterator, error) {
 	if err := t.acquire(); err != nil {
 		return nil, err
 	}
-	it := &IndexIterator{t: t, desc: o.Desc}
+	it := &IndexIterator{t: t, desc: o.Desc, lazy: o.LazyTags}
 	lower, upper, ok := indexBounds(ruleID, o.Min, o.Max)
 	if !ok {
 		return it, nil
@@ -112,7 +119,18 @@ func (it *IndexIterator) Next() bool {
 		it.err = err
 		return false
 	}
-	ts, tags, err := decodeIndexValue(v, ik.sortKey)
+	var (
+		ts      int64
+		tags    []*modelv1.TagValue
+		encoded []byte
+	)
+	if it.lazy {
+		var rest []byte
+		ts, rest, err = splitIndexValue(v, ik.sortKey)
+		encoded = append([]byte(nil), rest...)
+	} else {
+		ts, tags, err = decodeIndexValue(v, ik.sortKey)
+	}
 	if err != nil {
 		it.err = fmt.Errorf("index key %x: %w", k, err)
 		return false
@@ -124,8 +142,26 @@ func (it *IndexIterator) Next() bool {
 		Timestamp: ts,
 		Tags:      tags,
 		Ref:       SpanRef{TraceID: traceID, Seq: ik.seq, Span: ik.span},
+		encoded:   encoded,
 	}
 	return true
+}
+
+// Tag returns the value the entry indexed at tag position pos. ok is false
+// when the write did not index that position (or the entry was read without
+// IterOptions.LazyTags and Tags holds nil there).
+func (e *IndexEntry) Tag(pos int) (v *modelv1.TagValue, ok bool) {
+	if e.encoded == nil {
+		if pos < len(e.Tags) && e.Tags[pos] != nil {
+			return e.Tags[pos], true
+		}
+		return nil, false
+	}
+	v, ok, err := indexTagAt(e.encoded, pos)
+	if err != nil {
+		return nil, false
+	}
+	return v, ok
 }
 
 // Entry returns the current entry. The entry is the caller's: later moves do

@@ -58,10 +58,10 @@ type Options struct {
 	//
 	// The default value is 0.
 	MaxFanOutSize int64
-	// MemTableSize is the size in bytes of one memtable. At most two exist
-	// at a time (one being written, one being flushed).
+	// MemTableSize is the size in bytes of one memtable. At most four exist
+	// at a time (one being written, up to three queued or being flushed).
 	//
-	// The default value is 4 MiB.
+	// The default value is 8 MiB.
 	MemTableSize uint64
 	// Logger receives Pebble's messages and background errors. nil discards
 	// them.
@@ -74,7 +74,7 @@ type Options struct {
 const (
 	DefaultFlushTimeout = time.Second
 	DefaultCacheSize    = 8 << 20
-	DefaultMemTableSize = 4 << 20
+	DefaultMemTableSize = 8 << 20
 )
 
 // DefaultOptions returns the default Options.
@@ -140,9 +140,12 @@ func (o Options) pebbleOptions(dir string, cache *pebble.Cache, log zerolog.Logg
 		Comparer:           tableComparer,
 		FormatMajorVersion: pebble.FormatPrePebblev1MarkedCompacted,
 		MemTableSize:       o.MemTableSize,
-		// Two memtables: one taking writes, one flushing. More would only
-		// add memory per open table.
-		MemTableStopWritesThreshold: 2,
+		// Up to four memtables: one taking writes while up to three wait for
+		// or go through a flush. With two (one writing, one flushing), every
+		// flush slower than filling a memtable stalled writes: measured with
+		// `make bench`, 8 MiB x 4 more than doubled the spans/s of 4 MiB x 2
+		// (16k -> 38k) for at most 32 MiB per table being written.
+		MemTableStopWritesThreshold: 4,
 		Logger:                      pebbleLogger{log},
 		Cleaner:                     newWALDeleteCleaner(pebble.DeleteCleaner{}.Clean),
 		EventListener: &pebble.EventListener{

@@ -638,7 +638,7 @@ func TestClose(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	d := DefaultOptions()
-	if !d.Sync || d.FlushTimeout != time.Second || d.MemTableSize != 4<<20 || d.CacheSize != 8<<20 || d.MaxFanOutSize != 0 {
+	if !d.Sync || d.FlushTimeout != time.Second || d.MemTableSize != 8<<20 || d.CacheSize != 8<<20 || d.MaxFanOutSize != 0 {
 		t.Fatalf("defaults: %+v", d)
 	}
 	if err := d.Validate(); err != nil {
