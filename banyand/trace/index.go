@@ -88,7 +88,11 @@ func newIndexSchema(s *databasev1.Trace, rules []*databasev1.IndexRule) *indexSc
 		}
 		is.write.Rules = append(is.write.Rules, tstable.IndexRule{ID: r.GetMetadata().GetId(), SortTagPos: ir.sortPos})
 		for _, p := range ir.tagPos {
-			is.indexed[p] = true
+			// Every entry carries the span's timestamp anyway: indexing the timestamp tag again
+			// would only cost bytes.
+			if p != is.tags.tsPos {
+				is.indexed[p] = true
+			}
 		}
 	}
 	for p := range is.indexed {
