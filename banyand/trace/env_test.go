@@ -303,9 +303,15 @@ func newEnv(t testing.TB, args ...string) *env {
 // newEnvAt starts a standalone trace service whose root path is root.
 func newEnvAt(t testing.TB, root string, args ...string) *env {
 	t.Helper()
+	return newEnvWith(t, root, newMemoryProtector(t), args...)
+}
+
+// newEnvWith starts a standalone trace service whose root path is root and memory protector pm.
+func newEnvWith(t testing.TB, root string, pm protector.Memory, args ...string) *env {
+	t.Helper()
 	md := newFakeMetadata()
 	pipeline := queue.NewLocal()
-	svc, err := NewService(md, pipeline, pipeline, observability.NewBypassRegistry(), newMemoryProtector(t))
+	svc, err := NewService(md, pipeline, pipeline, observability.NewBypassRegistry(), pm)
 	if err != nil {
 		t.Fatal(err)
 	}

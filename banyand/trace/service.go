@@ -25,6 +25,8 @@ type frontDoor interface {
 	selector() node.Selector
 	queryMetrics() *metrics
 	writeSchemaWait() time.Duration
+	// refuseWrites reports whether the front door itself must refuse writes (STATUS_DISK_FULL).
+	refuseWrites() bool
 }
 
 func (s *standalone) repo() *schemaRepo       { return &s.schemaRepo }
@@ -66,3 +68,19 @@ var (
 func (s *standalone) writeSchemaWait() time.Duration { return s.schemaWait }
 
 func (l *liaison) writeSchemaWait() time.Duration { return l.schemaWait }
+
+// refuseWrites is false on a standalone server: its write handler checks the data disk itself.
+func (s *standalone) refuseWrites() bool { return false }
+
+// refuseWrites is true while the liaison's own disk is above --trace-max-disk-usage-percent.
+func (l *liaison) refuseWrites() bool {
+	if l.maxDiskUsagePercent <= 0 || l.maxDiskUsagePercent >= 100 || l.lfs == nil {
+		return false
+	}
+	used, err := l.lfs.DiskUsagePercent(l.dataPath)
+	if err != nil {
+		l.l.Warn().Err(err).Msg("failed to read the disk usage")
+		return false
+	}
+	return used >= l.maxDiskUsagePercent
+}

@@ -96,6 +96,12 @@ type nodeBatch struct {
 // writeBatch validates and routes a batch and returns the status of each request.
 func (s *grpcService) writeBatch(ctx context.Context, batch []*tracev1.WriteRequest) []modelv1.Status {
 	statuses := make([]modelv1.Status, len(batch))
+	if s.door.refuseWrites() {
+		for i := range statuses {
+			statuses[i] = modelv1.Status_STATUS_DISK_FULL
+		}
+		return statuses
+	}
 	repo := s.door.repo()
 	byNode := make(map[string]*nodeBatch)
 	var nodes []*nodeBatch

@@ -17,12 +17,14 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
+
 	"github.com/apache/skywalking-banyandb/pkg/fs"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
 // snapshotter takes consistent copies of the trace data while writes go on: one checkpoint per
-// table, laid out like the data directory under <snapshots>/<time>/. It keeps the newest
+// table, laid out like the data directory (<group>/seg-<start>/shard-<n>) under <snapshots>/<time>/. It keeps the newest
 // maxFileSnapshotNum snapshots and removes older ones.
 type snapshotter struct {
 	repo *schemaRepo
@@ -56,11 +58,15 @@ func (s *snapshotter) take(ctx context.Context) (string, error) {
 				}
 			}()
 			for _, seg := range segs {
-				for i, table := range seg.Tables() {
+				for shard := uint32(0); shard < seg.ShardNum(); shard++ {
+					table, ok := seg.OpenedTable(storage.ShardID(shard))
+					if !ok {
+						continue
+					}
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					dst := filepath.Join(root, h.group, filepath.Base(seg.Dir()), fmt.Sprintf("table-%d", i))
+					dst := filepath.Join(root, h.group, filepath.Base(seg.Dir()), fmt.Sprintf("shard-%d", shard))
 					if err := table.Checkpoint(dst); err != nil {
 						return errors.Wrapf(err, "checkpoint %s", dst)
 					}
