@@ -44,9 +44,12 @@ func newTagLocator(s *databasev1.Trace) tagLocator {
 
 // indexRule is an index rule resolved against the trace schema.
 type indexRule struct {
-	rule       *databasev1.IndexRule
-	tagPos     []int
-	sortPos    int
+	rule    *databasev1.IndexRule
+	tagPos  []int
+	sortPos int
+	// prefixPos is the rule's first tag when it is a STRING tag other than the sort tag: the rule's
+	// entries are also kept per value of that tag (tstable.IndexRule.Prefixed); -1 otherwise.
+	prefixPos  int
 	sortIsTime bool
 	usable     bool // every tag exists and the sort tag is INT or TIMESTAMP
 }
@@ -63,7 +66,7 @@ type indexSchema struct {
 func newIndexSchema(s *databasev1.Trace, rules []*databasev1.IndexRule) *indexSchema {
 	is := &indexSchema{rules: rules, byName: make(map[string]*indexRule, len(rules)), tags: newTagLocator(s), indexed: make(map[int]bool)}
 	for _, r := range rules {
-		ir := &indexRule{rule: r, sortPos: -1, usable: len(r.GetTags()) > 0}
+		ir := &indexRule{rule: r, sortPos: -1, prefixPos: -1, usable: len(r.GetTags()) > 0}
 		for _, name := range r.GetTags() {
 			p, ok := is.tags.positions[name]
 			if !ok {
@@ -86,7 +89,12 @@ func newIndexSchema(s *databasev1.Trace, rules []*databasev1.IndexRule) *indexSc
 		if !ir.usable {
 			continue
 		}
-		is.write.Rules = append(is.write.Rules, tstable.IndexRule{ID: r.GetMetadata().GetId(), SortTagPos: ir.sortPos})
+		wr := tstable.IndexRule{ID: r.GetMetadata().GetId(), SortTagPos: ir.sortPos}
+		if len(ir.tagPos) > 1 && is.tags.types[ir.tagPos[0]] == databasev1.TagType_TAG_TYPE_STRING {
+			ir.prefixPos = ir.tagPos[0]
+			wr.Prefixed, wr.PrefixTagPos = true, ir.prefixPos
+		}
+		is.write.Rules = append(is.write.Rules, wr)
 		for _, p := range ir.tagPos {
 			// Every entry carries the span's timestamp anyway: indexing the timestamp tag again
 			// would only cost bytes.

@@ -26,6 +26,9 @@ type queryPlan struct {
 	filter   filter
 	rule     *indexRule
 	traceIDs []string
+	// prefixes are the values of the order rule's first tag that every matching span must have
+	// (EQ / IN reached through ANDs); the scan then reads only those values' entries.
+	prefixes []string
 	minKey   int64
 	maxKey   int64
 	desc     bool
@@ -61,6 +64,9 @@ func newQueryPlan(is *indexSchema, opts model.TraceQueryOptions) (*queryPlan, er
 			p.minKey, p.maxKey = timeRangeNanos(opts)
 		}
 		p.minKey, p.maxKey = keyBounds(opts.Criteria, is.tags, p.rule.sortPos, p.minKey, p.maxKey)
+		if p.rule.prefixPos >= 0 {
+			p.prefixes = collectStrValues(opts.Criteria, p.rule.prefixPos, is.tags)
+		}
 	}
 	return p, nil
 }

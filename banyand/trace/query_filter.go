@@ -395,6 +395,58 @@ func collectTraceIDs(c *modelv1.Criteria, tl tagLocator) []string {
 	return nil
 }
 
+// collectStrValues returns the string values that the tag at pos must hold in every matching span,
+// as named by EQ/IN conditions reached through ANDs (AND intersects); nil when nothing constrains it.
+func collectStrValues(c *modelv1.Criteria, pos int, tl tagLocator) []string {
+	if c == nil {
+		return nil
+	}
+	switch exp := c.GetExp().(type) {
+	case *modelv1.Criteria_Le:
+		if exp.Le.GetLeft() == nil || exp.Le.GetRight() == nil {
+			if exp.Le.GetLeft() == nil {
+				return collectStrValues(exp.Le.GetRight(), pos, tl)
+			}
+			return collectStrValues(exp.Le.GetLeft(), pos, tl)
+		}
+		if exp.Le.GetOp() != modelv1.LogicalExpression_LOGICAL_OP_AND {
+			return nil
+		}
+		left := collectStrValues(exp.Le.GetLeft(), pos, tl)
+		right := collectStrValues(exp.Le.GetRight(), pos, tl)
+		switch {
+		case left == nil:
+			return right
+		case right == nil:
+			return left
+		}
+		in := stringSet(right)
+		out := []string{}
+		for _, v := range left {
+			if _, ok := in[v]; ok {
+				out = append(out, v)
+			}
+		}
+		return out
+	case *modelv1.Criteria_Condition:
+		cond := exp.Condition
+		if p, ok := tl.positions[cond.GetName()]; !ok || p != pos {
+			return nil
+		}
+		switch cond.GetOp() {
+		case modelv1.Condition_BINARY_OP_EQ:
+			if s := cond.GetValue().GetStr(); s != nil {
+				return []string{s.GetValue()}
+			}
+		case modelv1.Condition_BINARY_OP_IN:
+			if a := cond.GetValue().GetStrArray(); a != nil {
+				return append([]string{}, a.GetValue()...)
+			}
+		}
+	}
+	return nil
+}
+
 // keyBounds narrows [lo, hi] by the range conditions on the sort tag reached through AND only.
 func keyBounds(c *modelv1.Criteria, tl tagLocator, sortPos int, lo, hi int64) (int64, int64) {
 	if c == nil {

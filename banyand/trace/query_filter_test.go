@@ -633,7 +633,8 @@ func TestNewIndexSchema(t *testing.T) {
 	if got := is.byName["duration"].sortPos; got != 3 {
 		t.Fatalf("duration sort position = %d, want 3", got)
 	}
-	wantRules := []tstable.IndexRule{{ID: 1, SortTagPos: 3}, {ID: 2, SortTagPos: 8}}
+	// Both rules start with service_id (2), a STRING tag: their entries are also kept per service.
+	wantRules := []tstable.IndexRule{{ID: 1, SortTagPos: 3, Prefixed: true, PrefixTagPos: 2}, {ID: 2, SortTagPos: 8, Prefixed: true, PrefixTagPos: 2}}
 	if !reflect.DeepEqual(is.write.Rules, wantRules) {
 		t.Fatalf("write rules = %+v, want %+v", is.write.Rules, wantRules)
 	}

@@ -55,6 +55,47 @@ func (h *entryHeap) Pop() any {
 	return it
 }
 
+// scanRuleIDs returns the rule IDs a ranked query reads in one table. A rule whose first tag is a
+// STRING tag keeps its entries partitioned by that tag's value (tstable.IndexRule.Prefixed): a
+// query that pins the tag to some values reads only their partitions; any other query merges the
+// partitions of every value the table has seen.
+func scanRuleIDs(table *tstable.Table, plan *queryPlan) ([]uint32, error) {
+	ruleID := plan.rule.rule.GetMetadata().GetId()
+	if plan.rule.prefixPos < 0 {
+		return []uint32{ruleID}, nil
+	}
+	prefixes := plan.prefixes
+	if prefixes == nil {
+		var err error
+		if prefixes, err = table.Prefixes(ruleID); err != nil {
+			return nil, err
+		}
+	}
+	seen := make(map[uint32]bool, len(prefixes))
+	ids := make([]uint32, 0, len(prefixes))
+	for _, v := range prefixes {
+		id := tstable.PrefixedRuleID(ruleID, v)
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// open adds an iterator over one rule ID of a table, positioned on its first entry.
+func (h *entryHeap) open(table *tstable.Table, ruleID uint32, plan *queryPlan) error {
+	it, err := table.Index(ruleID, tstable.IterOptions{Desc: plan.desc, Min: plan.minKey, Max: plan.maxKey, LazyTags: true})
+	if err != nil {
+		return err
+	}
+	if !it.Next() {
+		return multierr.Append(it.Err(), it.Close())
+	}
+	h.items = append(h.items, &entryIterator{it: it, table: table, entry: it.Entry()})
+	return nil
+}
+
 // candidate is one index entry taken from the merge, with the table that holds its span.
 type candidate struct {
 	table   *tstable.Table
@@ -79,24 +120,17 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 	if plan.minKey > plan.maxKey {
 		return nil, nil
 	}
-	ruleID := plan.rule.rule.GetMetadata().GetId()
 	for _, seg := range segs {
 		for _, table := range seg.Tables() {
-			it, err := table.Index(ruleID, tstable.IterOptions{Desc: plan.desc, Min: plan.minKey, Max: plan.maxKey, LazyTags: true})
+			ruleIDs, err := scanRuleIDs(table, plan)
 			if err != nil {
-				return nil, errors.Wrapf(err, "open index of segment %s", seg.Dir())
+				return nil, errors.Wrapf(err, "read index of segment %s", seg.Dir())
 			}
-			ei := &entryIterator{it: it, table: table}
-			if !it.Next() {
-				err := it.Err()
-				err = multierr.Append(err, it.Close())
-				if err != nil {
+			for _, ruleID := range ruleIDs {
+				if err := h.open(table, ruleID, plan); err != nil {
 					return nil, errors.Wrapf(err, "read index of segment %s", seg.Dir())
 				}
-				continue
 			}
-			ei.entry = it.Entry()
-			h.items = append(h.items, ei)
 		}
 	}
 	heap.Init(h)

@@ -48,6 +48,17 @@ var (
 
 // sortKeyBits maps an int64 to a uint64 whose unsigned order is the signed
 // order of the input: flipping the sign bit moves negatives below positives.
+// metaPrefixList starts the keys of the prefix lists: kindMeta | 'p' | u32
+// rule | prefix bytes -> empty value, one key per prefix a Prefixed rule has
+// stored entries under.
+const metaPrefixList = 'p'
+
+func appendPrefixListKey(dst []byte, ruleID uint32, prefix string) []byte {
+	dst = append(dst, kindMeta, metaPrefixList)
+	dst = binary.BigEndian.AppendUint32(dst, ruleID)
+	return append(dst, prefix...)
+}
+
 func sortKeyBits(v int64) uint64 { return uint64(v) ^ (1 << 63) }
 
 // sortKeyFromBits inverts sortKeyBits.

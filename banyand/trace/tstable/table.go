@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,6 +102,29 @@ type IndexRule struct {
 	// nanoseconds. A span whose value there is missing, null or of another
 	// type is not indexed under the rule.
 	SortTagPos int
+	// Prefixed partitions the rule's entries by the value of the STRING tag
+	// at PrefixTagPos: the entry of a span whose value there is v is stored
+	// under rule PrefixedRuleID(ID, v) instead of ID (v is "" when the span
+	// has no string there), and v is recorded in the rule's prefix list
+	// (Prefixes). A query with "tag = v" then scans only v's entries; one
+	// without merges the scans of every listed prefix.
+	Prefixed     bool
+	PrefixTagPos int
+}
+
+// PrefixedRuleID is the rule ID under which the entries of rule ruleID whose
+// prefix tag holds prefix are stored (IndexRule.Prefixed). Different
+// (rule, prefix) pairs may share an ID, as may a real rule: a scan of a
+// prefixed ID may yield other prefixes' entries, so the caller filters on the
+// prefix tag, which every such entry carries among its indexed tags.
+func PrefixedRuleID(ruleID uint32, prefix string) uint32 {
+	h := fnv.New32a()
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], ruleID)
+	_, _ = h.Write(b[:])
+	_, _ = h.Write([]byte{0xff})
+	_, _ = h.Write([]byte(prefix))
+	return h.Sum32()
 }
 
 // WriteOptions are the per-Write indexing instructions.
@@ -361,9 +385,11 @@ type writeScratch struct {
 	value  []byte
 	key    []byte
 	ivalue []byte
+	// prefixes are the (rule, prefix) pairs whose list key this batch already sets.
+	prefixes map[prefixKey]struct{}
 }
 
-var writeScratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
+var writeScratchPool = sync.Pool{New: func() any { return &writeScratch{prefixes: make(map[prefixKey]struct{})} }}
 
 // maxPooledScratch is the largest buffer a writeScratch may keep in the
 // pool: a rare huge record should not pin its buffers forever.
@@ -425,6 +451,7 @@ func (t *Table) Write(spans []Span, wo WriteOptions) error {
 
 	b := t.db.NewBatch()
 	defer b.Close()
+	clear(s.prefixes)
 	start := 0
 	for _, end := range s.cuts {
 		group := s.order[start:end]
@@ -446,7 +473,21 @@ func (t *Table) Write(spans []Span, wo WriteOptions) error {
 				if !ok {
 					continue
 				}
-				s.key = appendIndexKey(s.key[:0], r.ID, sk, traceID, seq, uint16(j))
+				id := r.ID
+				if r.Prefixed {
+					var prefix string
+					if r.PrefixTagPos < len(sp.Tags) {
+						prefix = sp.Tags[r.PrefixTagPos].GetStr().GetValue()
+					}
+					id = PrefixedRuleID(r.ID, prefix)
+					if _, listed := s.prefixes[prefixKey{rule: r.ID, prefix: prefix}]; !listed {
+						s.prefixes[prefixKey{rule: r.ID, prefix: prefix}] = struct{}{}
+						if err := b.Set(appendPrefixListKey(nil, r.ID, prefix), nil, nil); err != nil {
+							return err
+						}
+					}
+				}
+				s.key = appendIndexKey(s.key[:0], id, sk, traceID, seq, uint16(j))
 				s.ivalue = appendIndexValue(s.ivalue[:0], sp, sk, wo.IndexedTags)
 				if err := b.Set(s.key, s.ivalue, nil); err != nil {
 					return err
@@ -473,6 +514,9 @@ func validateWrite(spans []Span, wo WriteOptions) error {
 	for _, r := range wo.Rules {
 		if r.SortTagPos < 0 {
 			return fmt.Errorf("%w: rule %d: negative sort tag position %d", ErrInvalidArgument, r.ID, r.SortTagPos)
+		}
+		if r.Prefixed && r.PrefixTagPos < 0 {
+			return fmt.Errorf("%w: rule %d: negative prefix tag position %d", ErrInvalidArgument, r.ID, r.PrefixTagPos)
 		}
 	}
 	for _, p := range wo.IndexedTags {
@@ -629,4 +673,36 @@ func (t *Table) DiskSize() int64 {
 	}
 	defer t.release()
 	return int64(t.db.Metrics().DiskSpaceUsage())
+}
+
+// prefixKey is one (rule, prefix) pair of a prefix list.
+type prefixKey struct {
+	prefix string
+	rule   uint32
+}
+
+// Prefixes returns the prefixes under which entries of the Prefixed rule
+// ruleID were stored in this table, in byte order.
+func (t *Table) Prefixes(ruleID uint32) ([]string, error) {
+	if err := t.acquire(); err != nil {
+		return nil, err
+	}
+	defer t.release()
+	lower := appendPrefixListKey(nil, ruleID, "")
+	it, err := t.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixSuccessor(append([]byte(nil), lower...))})
+	if err != nil {
+		return nil, fmt.Errorf("tstable: prefixes of rule %d: %w", ruleID, err)
+	}
+	var out []string
+	for ok := it.First(); ok; ok = it.Next() {
+		out = append(out, string(it.Key()[len(lower):]))
+	}
+	if err := it.Error(); err != nil {
+		_ = it.Close()
+		return nil, fmt.Errorf("tstable: prefixes of rule %d: %w", ruleID, err)
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("tstable: prefixes of rule %d: %w", ruleID, err)
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -828,5 +829,53 @@ func TestWALFileNoSync(t *testing.T) {
 	_ = f.Close()
 	if err := os.Remove(filepath.Join(dir, "000001.log")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPrefixedRuleEntries(t *testing.T) {
+	tbl, _ := newTestTable(t)
+	mk := func(trace, service string, sortKey int64) Span {
+		return Span{TraceID: trace, SpanID: trace + "-s", Timestamp: 1_000_000,
+			Tags: []*modelv1.TagValue{strTag(service), intTag(sortKey)}}
+	}
+	wo := WriteOptions{Rules: []IndexRule{{ID: 7, SortTagPos: 1, Prefixed: true, PrefixTagPos: 0}}, IndexedTags: []int{0}}
+	if err := tbl.Write([]Span{mk("a", "x", 3), mk("b", "y", 5), mk("c", "x", 9), mk("d", "", 1)}, wo); err != nil {
+		t.Fatal(err)
+	}
+	scan := func(ruleID uint32) []string {
+		it, err := tbl.Index(ruleID, FullRange(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer it.Close()
+		var got []string
+		for it.Next() {
+			e := it.Entry()
+			got = append(got, e.TraceID)
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// Entries live only under their prefix's rule ID; the rule's own ID holds none.
+	if got := scan(7); len(got) != 0 {
+		t.Fatalf("unprefixed entries %v", got)
+	}
+	prefixes, err := tbl.Prefixes(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(prefixes, []string{"", "x", "y"}) {
+		t.Fatalf("prefixes %q", prefixes)
+	}
+	if got := scan(PrefixedRuleID(7, "x")); !reflect.DeepEqual(got, []string{"c", "a"}) {
+		t.Fatalf("prefix x entries %v", got)
+	}
+	if got := scan(PrefixedRuleID(7, "y")); !reflect.DeepEqual(got, []string{"b"}) {
+		t.Fatalf("prefix y entries %v", got)
+	}
+	if got := scan(PrefixedRuleID(7, "")); !reflect.DeepEqual(got, []string{"d"}) {
+		t.Fatalf("empty prefix entries %v", got)
 	}
 }
