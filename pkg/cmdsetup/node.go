@@ -71,7 +71,8 @@ func NewLiaison() (*Node, error) {
 	pipeline := queue.NewLocal()
 	selector := node.NewRendezvousSelector()
 	client := queue.NewGRPCClient()
-	traceSvc, err := trace.NewLiaison(md, pipeline, client, metrics, pm, selector, nil)
+	watcher := newNodeWatcher(md, selector, client)
+	traceSvc, err := trace.NewLiaison(md, pipeline, client, metrics, pm, selector, watcher)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace service")
 	}
@@ -82,7 +83,7 @@ func NewLiaison() (*Node, error) {
 	grpcServer := grpc.NewServer(md, traceServer)
 	id := newIdentity()
 	g := run.NewGroup("liaison")
-	g.Register(newLogging(), id, md, metrics, pm, newNodeWatcher(md, selector, client), traceSvc, grpcServer,
+	g.Register(newLogging(), id, md, metrics, pm, watcher, traceSvc, grpcServer,
 		http.NewServer(md, grpcServer.Serving, http.WithTraceQuery(traceServer)))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Metrics: metrics, Identity: id}, nil
 }
