@@ -16,9 +16,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	clusterv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/cluster/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/pkg/bus"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
@@ -35,7 +37,29 @@ const (
 	queryTimeout   = 30 * time.Second
 	maxAttempts    = 3
 	initialBackoff = 100 * time.Millisecond
+	// maxBatchBytes bounds one write RPC; larger batches go out as several, well under the data
+	// node's --max-recv-msg-size.
+	maxBatchBytes = 8 << 20
 )
+
+// chunkBySize splits a batch into consecutive chunks of at most maxBytes encoded bytes (a single
+// larger request makes a chunk of its own).
+func chunkBySize(reqs []*tracev1.InternalWriteRequest, maxBytes int) [][]*tracev1.InternalWriteRequest {
+	var chunks [][]*tracev1.InternalWriteRequest
+	start, size := 0, 0
+	for i, r := range reqs {
+		n := proto.Size(r)
+		if i > start && size+n > maxBytes {
+			chunks = append(chunks, reqs[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(reqs) {
+		chunks = append(chunks, reqs[start:])
+	}
+	return chunks
+}
 
 // GRPCClient is a liaison's end of the queue: it keeps a connection per data node and sends
 // batches and queries over the data nodes' internal gRPC endpoints.
@@ -136,21 +160,25 @@ func (c *grpcClient) Publish(ctx context.Context, topic bus.Topic, node string, 
 		if !ok {
 			return nil, errors.Errorf("queue: topic %s takes []*InternalWriteRequest, got %T", topic, payload)
 		}
-		var resp *clusterv1.TraceWriteBatchResponse
-		err := retry(ctx, func(ctx context.Context) error {
-			cctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			defer cancel()
-			var err error
-			resp, err = nc.client.Write(cctx, &clusterv1.TraceWriteBatch{Requests: reqs})
-			return err
-		})
-		if err != nil {
-			return nil, errors.Wrapf(err, "write %d spans to node %s", len(reqs), node)
+		statuses := make([]modelv1.Status, 0, len(reqs))
+		for _, chunk := range chunkBySize(reqs, maxBatchBytes) {
+			var resp *clusterv1.TraceWriteBatchResponse
+			err := retry(ctx, func(ctx context.Context) error {
+				cctx, cancel := context.WithTimeout(ctx, writeTimeout)
+				defer cancel()
+				var err error
+				resp, err = nc.client.Write(cctx, &clusterv1.TraceWriteBatch{Requests: chunk})
+				return err
+			})
+			if err != nil {
+				return nil, errors.Wrapf(err, "write %d spans to node %s", len(chunk), node)
+			}
+			if len(resp.GetStatuses()) != len(chunk) {
+				return nil, errors.Errorf("node %s answered %d statuses for %d spans", node, len(resp.GetStatuses()), len(chunk))
+			}
+			statuses = append(statuses, resp.GetStatuses()...)
 		}
-		if len(resp.GetStatuses()) != len(reqs) {
-			return nil, errors.Errorf("node %s answered %d statuses for %d spans", node, len(resp.GetStatuses()), len(reqs))
-		}
-		return resp.GetStatuses(), nil
+		return statuses, nil
 	case bus.TopicTraceQuery:
 		req, ok := payload.(*tracev1.QueryRequest)
 		if !ok {
