@@ -55,37 +55,39 @@ func (h *entryHeap) Pop() any {
 	return it
 }
 
-// scanRuleIDs returns the rule IDs a ranked query reads in one table. A rule whose first tag is a
+// scanSpaces returns the index scans a ranked query runs in one table. A rule whose first tag is a
 // STRING tag keeps its entries partitioned by that tag's value (tstable.IndexRule.Prefixed): a
 // query that pins the tag to some values reads only their partitions; any other query merges the
 // partitions of every value the table has seen.
-func scanRuleIDs(table *tstable.Table, plan *queryPlan) ([]uint32, error) {
-	ruleID := plan.rule.rule.GetMetadata().GetId()
+func scanSpaces(table *tstable.Table, plan *queryPlan) ([]tstable.IterOptions, error) {
+	base := tstable.IterOptions{Desc: plan.desc, Min: plan.minKey, Max: plan.maxKey, LazyTags: true}
 	if plan.rule.prefixPos < 0 {
-		return []uint32{ruleID}, nil
+		return []tstable.IterOptions{base}, nil
 	}
 	prefixes := plan.prefixes
 	if prefixes == nil {
 		var err error
-		if prefixes, err = table.Prefixes(ruleID); err != nil {
+		if prefixes, err = table.Prefixes(plan.rule.rule.GetMetadata().GetId()); err != nil {
 			return nil, err
 		}
 	}
-	seen := make(map[uint32]bool, len(prefixes))
-	ids := make([]uint32, 0, len(prefixes))
+	seen := make(map[string]bool, len(prefixes))
+	out := make([]tstable.IterOptions, 0, len(prefixes))
 	for _, v := range prefixes {
-		id := tstable.PrefixedRuleID(ruleID, v)
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+		if seen[v] {
+			continue
 		}
+		seen[v] = true
+		o := base
+		o.Prefixed, o.Prefix = true, v
+		out = append(out, o)
 	}
-	return ids, nil
+	return out, nil
 }
 
-// open adds an iterator over one rule ID of a table, positioned on its first entry.
-func (h *entryHeap) open(table *tstable.Table, ruleID uint32, plan *queryPlan) error {
-	it, err := table.Index(ruleID, tstable.IterOptions{Desc: plan.desc, Min: plan.minKey, Max: plan.maxKey, LazyTags: true})
+// open adds an iterator over one index scan of a table, positioned on its first entry.
+func (h *entryHeap) open(table *tstable.Table, ruleID uint32, o tstable.IterOptions) error {
+	it, err := table.Index(ruleID, o)
 	if err != nil {
 		return err
 	}
@@ -122,12 +124,12 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 	}
 	for _, seg := range segs {
 		for _, table := range seg.Tables() {
-			ruleIDs, err := scanRuleIDs(table, plan)
+			scans, err := scanSpaces(table, plan)
 			if err != nil {
 				return nil, errors.Wrapf(err, "read index of segment %s", seg.Dir())
 			}
-			for _, ruleID := range ruleIDs {
-				if err := h.open(table, ruleID, plan); err != nil {
+			for _, o := range scans {
+				if err := h.open(table, plan.rule.rule.GetMetadata().GetId(), o); err != nil {
 					return nil, errors.Wrapf(err, "read index of segment %s", seg.Dir())
 				}
 			}

@@ -22,6 +22,10 @@ type IterOptions struct {
 	// Min and Max are inclusive sort-key bounds. Use math.MinInt64 and
 	// math.MaxInt64 for open ends. Min > Max selects nothing.
 	Min, Max int64
+	// Prefixed scans the partition of Prefix of a Prefixed rule instead of
+	// the rule's own entries.
+	Prefixed bool
+	Prefix   string
 	// LazyTags leaves IndexEntry.Tags nil and keeps the encoded tags in the
 	// entry instead: IndexEntry.Tag decodes one position on demand. A scan
 	// that filters on one or two tags then allocates nothing for the others.
@@ -74,7 +78,11 @@ func (t *Table) Index(ruleID uint32, o IterOptions) (*IndexIterator, error) {
 		return nil, err
 	}
 	it := &IndexIterator{t: t, desc: o.Desc, lazy: o.LazyTags}
-	lower, upper, ok := indexBounds(ruleID, o.Min, o.Max)
+	space := appendIndexSpace(nil, ruleID)
+	if o.Prefixed {
+		space = appendPrefixedIndexSpace(nil, ruleID, o.Prefix)
+	}
+	lower, upper, ok := indexBoundsIn(space, o.Min, o.Max)
 	if !ok {
 		return it, nil
 	}

@@ -8,6 +8,7 @@ package tstable
 
 import (
 	"encoding/binary"
+	"hash/fnv"
 	"math"
 
 	"github.com/cockroachdb/pebble"
@@ -25,6 +26,8 @@ const (
 	kindMeta   byte = 0x00
 	kindRecord byte = 0x01
 	kindIndex  byte = 0x02
+	// kindPrefixedIndex keys hold the entries of Prefixed rules, one space per prefix value.
+	kindPrefixedIndex byte = 0x03
 )
 
 const (
@@ -89,16 +92,52 @@ func parseRecordKey(k []byte) (traceID []byte, seq uint64, ok bool) {
 	return k[3 : 3+n], binary.BigEndian.Uint64(k[3+n:]), true
 }
 
+// An index space is the key prefix that holds the entries of one scan: a
+// rule's own (kindIndex | u32 rule) or, for a Prefixed rule, the entries of
+// one value of its prefix tag (kindPrefixedIndex | u32 rule | u32 FNV-1a of
+// the value). Values that share a hash share a space; the rule ID in the key
+// keeps every other rule out of it.
+
+// appendIndexSpace appends the space of a rule's own entries.
+func appendIndexSpace(dst []byte, ruleID uint32) []byte {
+	dst = append(dst, kindIndex)
+	return binary.BigEndian.AppendUint32(dst, ruleID)
+}
+
+// appendPrefixedIndexSpace appends the space of a Prefixed rule's entries for one prefix value.
+func appendPrefixedIndexSpace(dst []byte, ruleID uint32, prefix string) []byte {
+	dst = append(dst, kindPrefixedIndex)
+	dst = binary.BigEndian.AppendUint32(dst, ruleID)
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(prefix))
+	return binary.BigEndian.AppendUint32(dst, h.Sum32())
+}
+
+// indexSpaceLen is the length of the space of an index key of kind k (0 for other kinds).
+func indexSpaceLen(k byte) int {
+	switch k {
+	case kindIndex:
+		return 1 + 4
+	case kindPrefixedIndex:
+		return 1 + 4 + 4
+	}
+	return 0
+}
+
 // appendIndexHead appends the part of an index key that orders it: rule and
 // sort key.
 func appendIndexHead(dst []byte, ruleID uint32, sortKey int64) []byte {
-	dst = append(dst, kindIndex)
-	dst = binary.BigEndian.AppendUint32(dst, ruleID)
-	return binary.BigEndian.AppendUint64(dst, sortKeyBits(sortKey))
+	return binary.BigEndian.AppendUint64(appendIndexSpace(dst, ruleID), sortKeyBits(sortKey))
 }
 
 func appendIndexKey(dst []byte, ruleID uint32, sortKey int64, traceID string, seq uint64, span uint16) []byte {
-	dst = appendIndexHead(dst, ruleID, sortKey)
+	return appendIndexKeyIn(dst, appendIndexSpace(nil, ruleID), sortKey, traceID, seq, span)
+}
+
+// appendIndexKeyIn appends the key of an entry in the given index space.
+func appendIndexKeyIn(dst, space []byte, sortKey int64, traceID string, seq uint64, span uint16) []byte {
+	dst = append(dst, space...)
+	dst = binary.BigEndian.AppendUint64(dst, sortKeyBits(sortKey))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(traceID)))
 	dst = append(dst, traceID...)
 	dst = binary.BigEndian.AppendUint64(dst, seq)
@@ -115,16 +154,20 @@ type indexKey struct {
 }
 
 func parseIndexKey(k []byte) (ik indexKey, ok bool) {
-	if len(k) < indexHeadLen+2+indexTailLen || k[0] != kindIndex {
+	if len(k) == 0 {
 		return ik, false
 	}
-	n := int(binary.BigEndian.Uint16(k[indexHeadLen:]))
-	if len(k) != indexHeadLen+2+n+indexTailLen {
+	head := indexSpaceLen(k[0]) + 8
+	if head == 8 || len(k) < head+2+indexTailLen {
+		return ik, false
+	}
+	n := int(binary.BigEndian.Uint16(k[head:]))
+	if len(k) != head+2+n+indexTailLen {
 		return ik, false
 	}
 	ik.ruleID = binary.BigEndian.Uint32(k[1:5])
-	ik.sortKey = sortKeyFromBits(binary.BigEndian.Uint64(k[5:13]))
-	p := indexHeadLen + 2
+	ik.sortKey = sortKeyFromBits(binary.BigEndian.Uint64(k[head-8 : head]))
+	p := head + 2
 	ik.traceID = k[p : p+n]
 	p += n
 	ik.seq = binary.BigEndian.Uint64(k[p:])
@@ -136,11 +179,16 @@ func parseIndexKey(k []byte) (ik indexKey, ok bool) {
 // entries of ruleID whose sort key is in [minKey, maxKey]. ok is false when the
 // range is empty.
 func indexBounds(ruleID uint32, minKey, maxKey int64) (lower, upper []byte, ok bool) {
+	return indexBoundsIn(appendIndexSpace(nil, ruleID), minKey, maxKey)
+}
+
+// indexBoundsIn is indexBounds for any index space.
+func indexBoundsIn(space []byte, minKey, maxKey int64) (lower, upper []byte, ok bool) {
 	if minKey > maxKey {
 		return nil, nil, false
 	}
-	lower = appendIndexHead(nil, ruleID, minKey)
-	upper = prefixSuccessor(appendIndexHead(nil, ruleID, maxKey))
+	lower = binary.BigEndian.AppendUint64(append([]byte(nil), space...), sortKeyBits(minKey))
+	upper = prefixSuccessor(binary.BigEndian.AppendUint64(append([]byte(nil), space...), sortKeyBits(maxKey)))
 	return lower, upper, true
 }
 
@@ -179,6 +227,8 @@ func splitKey(k []byte) int {
 		}
 	case len(k) >= 5 && k[0] == kindIndex:
 		return 5
+	case len(k) >= 9 && k[0] == kindPrefixedIndex:
+		return 9
 	}
 	return len(k)
 }

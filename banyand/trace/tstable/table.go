@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -104,27 +103,15 @@ type IndexRule struct {
 	SortTagPos int
 	// Prefixed partitions the rule's entries by the value of the STRING tag
 	// at PrefixTagPos: the entry of a span whose value there is v is stored
-	// under rule PrefixedRuleID(ID, v) instead of ID (v is "" when the span
-	// has no string there), and v is recorded in the rule's prefix list
-	// (Prefixes). A query with "tag = v" then scans only v's entries; one
-	// without merges the scans of every listed prefix.
+	// in v's partition of the rule (v is "" when the span has no string
+	// there) instead of the rule's own entries, and v is recorded in the
+	// rule's prefix list (Prefixes). A scan with IterOptions.Prefixed reads
+	// one partition; a query with "tag = v" reads only v's, one without
+	// merges the scans of every listed prefix. Values whose hashes collide
+	// share a partition, so a scan of v may meet another value's entries:
+	// the caller filters on the prefix tag, which it indexes.
 	Prefixed     bool
 	PrefixTagPos int
-}
-
-// PrefixedRuleID is the rule ID under which the entries of rule ruleID whose
-// prefix tag holds prefix are stored (IndexRule.Prefixed). Different
-// (rule, prefix) pairs may share an ID, as may a real rule: a scan of a
-// prefixed ID may yield other prefixes' entries, so the caller filters on the
-// prefix tag, which every such entry carries among its indexed tags.
-func PrefixedRuleID(ruleID uint32, prefix string) uint32 {
-	h := fnv.New32a()
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], ruleID)
-	_, _ = h.Write(b[:])
-	_, _ = h.Write([]byte{0xff})
-	_, _ = h.Write([]byte(prefix))
-	return h.Sum32()
 }
 
 // WriteOptions are the per-Write indexing instructions.
@@ -385,6 +372,7 @@ type writeScratch struct {
 	value  []byte
 	key    []byte
 	ivalue []byte
+	space  []byte
 	// prefixes are the (rule, prefix) pairs whose list key this batch already sets.
 	prefixes map[prefixKey]struct{}
 }
@@ -473,21 +461,22 @@ func (t *Table) Write(spans []Span, wo WriteOptions) error {
 				if !ok {
 					continue
 				}
-				id := r.ID
 				if r.Prefixed {
 					var prefix string
 					if r.PrefixTagPos < len(sp.Tags) {
 						prefix = sp.Tags[r.PrefixTagPos].GetStr().GetValue()
 					}
-					id = PrefixedRuleID(r.ID, prefix)
+					s.space = appendPrefixedIndexSpace(s.space[:0], r.ID, prefix)
 					if _, listed := s.prefixes[prefixKey{rule: r.ID, prefix: prefix}]; !listed {
 						s.prefixes[prefixKey{rule: r.ID, prefix: prefix}] = struct{}{}
 						if err := b.Set(appendPrefixListKey(nil, r.ID, prefix), nil, nil); err != nil {
 							return err
 						}
 					}
+				} else {
+					s.space = appendIndexSpace(s.space[:0], r.ID)
 				}
-				s.key = appendIndexKey(s.key[:0], id, sk, traceID, seq, uint16(j))
+				s.key = appendIndexKeyIn(s.key[:0], s.space, sk, traceID, seq, uint16(j))
 				s.ivalue = appendIndexValue(s.ivalue[:0], sp, sk, wo.IndexedTags)
 				if err := b.Set(s.key, s.ivalue, nil); err != nil {
 					return err

@@ -842,8 +842,12 @@ func TestPrefixedRuleEntries(t *testing.T) {
 	if err := tbl.Write([]Span{mk("a", "x", 3), mk("b", "y", 5), mk("c", "x", 9), mk("d", "", 1)}, wo); err != nil {
 		t.Fatal(err)
 	}
-	scan := func(ruleID uint32) []string {
-		it, err := tbl.Index(ruleID, FullRange(true))
+	scan := func(ruleID uint32, prefix ...string) []string {
+		o := FullRange(true)
+		if len(prefix) > 0 {
+			o.Prefixed, o.Prefix = true, prefix[0]
+		}
+		it, err := tbl.Index(ruleID, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -869,13 +873,13 @@ func TestPrefixedRuleEntries(t *testing.T) {
 	if !reflect.DeepEqual(prefixes, []string{"", "x", "y"}) {
 		t.Fatalf("prefixes %q", prefixes)
 	}
-	if got := scan(PrefixedRuleID(7, "x")); !reflect.DeepEqual(got, []string{"c", "a"}) {
+	if got := scan(7, "x"); !reflect.DeepEqual(got, []string{"c", "a"}) {
 		t.Fatalf("prefix x entries %v", got)
 	}
-	if got := scan(PrefixedRuleID(7, "y")); !reflect.DeepEqual(got, []string{"b"}) {
+	if got := scan(7, "y"); !reflect.DeepEqual(got, []string{"b"}) {
 		t.Fatalf("prefix y entries %v", got)
 	}
-	if got := scan(PrefixedRuleID(7, "")); !reflect.DeepEqual(got, []string{"d"}) {
+	if got := scan(7, ""); !reflect.DeepEqual(got, []string{"d"}) {
 		t.Fatalf("empty prefix entries %v", got)
 	}
 }
