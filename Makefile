@@ -45,8 +45,10 @@ generate:
 check-generate: generate
 	git diff --exit-code -- api/proto
 
-## lint: formatting and vet
+## lint: formatting, vet and staticcheck (unused code and likely bugs; pinned, fetched from the Go module proxy)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: fmt vet
+	$(GO) run $(STATICCHECK) -checks "U1000,SA*" ./...
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -57,7 +57,7 @@ func TestServiceDefaults(t *testing.T) {
 	if f == nil || f.DefValue != ":2121" {
 		t.Fatalf("listener flag = %+v, want default :2121", f)
 	}
-	if svc.FlagSet() != svc.FlagSet() {
+	if first, second := svc.FlagSet(), svc.FlagSet(); first != second {
 		t.Fatal("FlagSet is rebuilt on every call, which would reset parsed values")
 	}
 }

@@ -93,9 +93,10 @@ func TestRegisterDuringWritesLosesAndDuplicatesNothing(t *testing.T) {
 	}
 	wg.Wait()
 	for i, rec := range recs {
-		events := rec.waitFor(t, total)
+		rec.waitFor(t, total)
+		// Give a duplicate delivery time to show up before counting.
 		time.Sleep(50 * time.Millisecond)
-		events = rec.snapshot()
+		events := rec.snapshot()
 		seen := make(map[string]int)
 		for _, e := range events {
 			seen[e.name]++

@@ -71,14 +71,6 @@ func (c *cluster) nodes() []*helpers.ClusterNode {
 	return out
 }
 
-func startDataNode() *helpers.ClusterNode {
-	n, err := helpers.StartClusterNode(helpers.ClusterNodeOptions{
-		Role: helpers.RoleData, EtcdURL: cl.etcd.URL, Namespace: namespace, LeaseTTL: leaseTTL,
-	})
-	Expect(err).NotTo(HaveOccurred())
-	return n
-}
-
 func startLiaison() (*helpers.ClusterNode, *grpc.ClientConn) {
 	n, err := helpers.StartClusterNode(helpers.ClusterNodeOptions{
 		Role: helpers.RoleLiaison, EtcdURL: cl.etcd.URL, Namespace: namespace,
