@@ -10,6 +10,7 @@ import (
 	"context"
 	"path/filepath"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/pkg/errors"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
@@ -91,6 +92,8 @@ type supplier struct {
 	nodeLabels map[string]string
 	path       string
 	option     option
+	// cache is the block cache every table of the service shares.
+	cache *pebble.Cache
 }
 
 func newSupplier(path string, svc *standalone, nodeLabels map[string]string) *supplier {
@@ -103,6 +106,7 @@ func newSupplier(path string, svc *standalone, nodeLabels map[string]string) *su
 		nodeLabels: nodeLabels,
 		path:       path,
 		option:     svc.option,
+		cache:      svc.cache,
 	}
 }
 
@@ -126,7 +130,7 @@ func (s *supplier) ResourceSchema(md *commonv1.Metadata) (resourceSchema.Resourc
 
 // OpenDB opens the TSDB of a TRACE group.
 func (s *supplier) OpenDB(g *commonv1.Group) (resourceSchema.DB, error) {
-	return openTSDB(filepath.Join(s.path, g.GetMetadata().GetName()), g, s.option, s.l)
+	return openTSDB(filepath.Join(s.path, g.GetMetadata().GetName()), g, s.option, s.cache, s.l)
 }
 
 // queueSupplier opens traces on a liaison: it holds no data, so traces route writes and queries

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/pkg/errors"
 	"go.uber.org/multierr"
 
@@ -47,11 +48,12 @@ type option struct {
 	elementIndexFlushTimeout time.Duration
 }
 
-// tableOptions is the single place where flags become table options.
-func (o option) tableOptions(l *logger.Logger) tstable.Options {
+// tableOptions is the single place where flags become table options. cache, shared by every
+// table of the service, is sized by --trace-series-cache-max-size.
+func (o option) tableOptions(cache *pebble.Cache, l *logger.Logger) tstable.Options {
 	opts := tstable.DefaultOptions()
 	opts.FlushTimeout = o.flushTimeout
-	opts.CacheSize = int64(o.seriesCacheMaxSize)
+	opts.Cache = cache
 	if o.mergePolicy != nil {
 		opts.MaxFanOutSize = int64(o.mergePolicy.maxFanOutSize)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/pkg/errors"
 	"go.uber.org/multierr"
 
@@ -60,6 +61,8 @@ type standalone struct {
 	stopCh     chan struct{}
 	metrics    *metrics
 	snapshot   *snapshotter
+	// cache is the block cache of every table, sized by --trace-series-cache-max-size.
+	cache *pebble.Cache
 }
 
 // NewService returns the trace service of a node that stores traces. localPipeline carries the
@@ -133,6 +136,7 @@ func (s *standalone) PreRun(_ context.Context) error {
 		}
 	}
 	s.metrics = newMetrics(s.omr)
+	s.cache = pebble.NewCache(int64(s.option.seriesCacheMaxSize))
 	s.schemaRepo = *newSchemaRepo(s.dataPath, s.metadata, s.l)
 	s.schemaRepo.Repository = resourceSchema.NewRepository(s.metadata, commonv1.Catalog_CATALOG_TRACE,
 		newSupplier(s.dataPath, s, nil), s.l)
@@ -160,6 +164,11 @@ func (s *standalone) Serve() run.StopNotify { return s.stopCh }
 func (s *standalone) GracefulStop() {
 	if s.schemaRepo.Repository != nil {
 		s.schemaRepo.Close()
+	}
+	if s.cache != nil {
+		// The tables hold their own references; the cache goes when the last of them closes.
+		s.cache.Unref()
+		s.cache = nil
 	}
 	select {
 	case <-s.stopCh:

@@ -9,6 +9,7 @@ package trace
 import (
 	"hash/fnv"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/pkg/errors"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
@@ -64,12 +65,12 @@ func groupLayout(g *commonv1.Group) (uint32, storage.IntervalRule, storage.Inter
 }
 
 // openTSDB opens (or creates) the storage of a group at location.
-func openTSDB(location string, g *commonv1.Group, opt option, l *logger.Logger) (*tsdbHolder, error) {
+func openTSDB(location string, g *commonv1.Group, opt option, cache *pebble.Cache, l *logger.Logger) (*tsdbHolder, error) {
 	shardNum, seg, ttl, err := groupLayout(g)
 	if err != nil {
 		return nil, err
 	}
-	tableOpts := opt.tableOptions(l)
+	tableOpts := opt.tableOptions(cache, l)
 	db, err := storage.OpenTSDB(storage.TSDBOpts[*tstable.Table]{
 		Location:        location,
 		ShardNum:        shardNum,
