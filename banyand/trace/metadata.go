@@ -9,6 +9,7 @@ package trace
 import (
 	"context"
 	"path/filepath"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/pkg/errors"
@@ -62,6 +63,26 @@ func (sr *schemaRepo) waitTrace(ctx context.Context, md *commonv1.Metadata) (*tr
 		return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
 	}
 	return t, nil
+}
+
+// traceForWrite returns the live trace a write names. A schema created a moment ago through
+// another node may not have reached this one yet, so a missing one is waited for, up to wait, once
+// per batch: waited records the schemas this batch already waited for.
+func (sr *schemaRepo) traceForWrite(ctx context.Context, md *commonv1.Metadata, wait time.Duration,
+	waited map[string]bool,
+) (*trace, bool) {
+	if t, ok := sr.loadTrace(md); ok {
+		return t, true
+	}
+	key := md.GetGroup() + "/" + md.GetName()
+	if wait <= 0 || waited[key] {
+		return nil, false
+	}
+	waited[key] = true
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	t, err := sr.waitTrace(wctx, md)
+	return t, err == nil
 }
 
 // groupTSDB returns the storage of a group on a data node.

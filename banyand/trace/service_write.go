@@ -105,18 +105,13 @@ func (s *grpcService) writeBatch(ctx context.Context, batch []*tracev1.WriteRequ
 	repo := s.door.repo()
 	byNode := make(map[string]*nodeBatch)
 	var nodes []*nodeBatch
+	waited := make(map[string]bool)
 	for i, req := range batch {
 		if req.GetMetadata() == nil || req.GetMetadata().GetGroup() == "" || req.GetMetadata().GetName() == "" {
 			statuses[i] = modelv1.Status_STATUS_METADATA_REQUIRED
 			continue
 		}
-		t, ok := repo.loadTrace(req.GetMetadata())
-		if wait := s.door.writeSchemaWait(); !ok && wait > 0 {
-			wctx, cancel := context.WithTimeout(ctx, wait)
-			t, _ = repo.waitTrace(wctx, req.GetMetadata())
-			cancel()
-			ok = t != nil
-		}
+		t, ok := repo.traceForWrite(ctx, req.GetMetadata(), s.door.writeSchemaWait(), waited)
 		if !ok {
 			statuses[i] = modelv1.Status_STATUS_NOT_FOUND
 			continue

@@ -83,16 +83,10 @@ func (w *writeCallback) Handle(ctx context.Context, payload any) (any, error) {
 		start int64
 	}
 	segCache := make(map[segKey]storage.Segment[*tstable.Table])
+	waited := make(map[string]bool)
 	for i, iwr := range reqs {
 		req := iwr.GetRequest()
-		t, ok := w.schemaRepo.loadTrace(req.GetMetadata())
-		if !ok && w.schemaWait > 0 {
-			// A schema created a moment ago through another node may not have reached this one yet.
-			wctx, cancel := context.WithTimeout(ctx, w.schemaWait)
-			t, _ = w.schemaRepo.waitTrace(wctx, req.GetMetadata())
-			cancel()
-			ok = t != nil
-		}
+		t, ok := w.schemaRepo.traceForWrite(ctx, req.GetMetadata(), w.schemaWait, waited)
 		if !ok {
 			statuses[i] = modelv1.Status_STATUS_NOT_FOUND
 			continue

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/pkg/bus"
@@ -185,5 +186,30 @@ func TestStoredTagsDropTheIDs(t *testing.T) {
 	short := storedTags(&tl, tags[:1])
 	if len(short) != 1 || short[0] != nil {
 		t.Fatalf("storedTags of one value = %v", short)
+	}
+}
+
+func TestAWriteBatchWaitsForAMissingSchemaOnce(t *testing.T) {
+	e := newEnv(t)
+	md := &commonv1.Metadata{Group: "nope", Name: "sw"}
+	waited := make(map[string]bool)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, ok := e.s.schemaRepo.traceForWrite(ctx, md, time.Hour, waited); ok {
+		t.Fatal("found a trace that does not exist")
+	}
+	// The same batch asks again: it must not wait (an hour) a second time.
+	if _, ok := e.s.schemaRepo.traceForWrite(context.Background(), md, time.Hour, waited); ok {
+		t.Fatal("found a trace that does not exist")
+	}
+	// A schema that appears while a write waits for it is found.
+	e2 := newEnv(t)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		e2.withSW()
+	}()
+	if _, ok := e2.s.schemaRepo.traceForWrite(context.Background(), &commonv1.Metadata{Group: "test-trace-group", Name: "sw"},
+		time.Minute, map[string]bool{}); !ok {
+		t.Fatal("the schema that appeared was not found")
 	}
 }
