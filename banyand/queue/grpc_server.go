@@ -83,6 +83,9 @@ func (s *grpcServer) Validate() error {
 }
 
 func (s *grpcServer) Subscribe(topic bus.Topic, l bus.Listener) error {
+	if l == nil {
+		return errors.Errorf("queue: nil listener for topic %s", topic)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.listeners[topic]; ok {

@@ -219,3 +219,12 @@ var (
 	_ Server = NewLocal()
 	_ Client = NewLocal()
 )
+
+func TestSubscribeRefusesANilListener(t *testing.T) {
+	if err := NewLocal().Subscribe(bus.TopicTraceWrite, nil); err == nil {
+		t.Fatal("the local queue took a nil listener")
+	}
+	if err := NewGRPCServer().Subscribe(bus.TopicTraceWrite, nil); err == nil {
+		t.Fatal("the gRPC queue took a nil listener")
+	}
+}

@@ -54,6 +54,9 @@ func NewLocal() Queue {
 func (q *local) Name() string { return "local-pipeline" }
 
 func (q *local) Subscribe(topic bus.Topic, l bus.Listener) error {
+	if l == nil {
+		return errors.Errorf("queue: nil listener for topic %s", topic)
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, ok := q.listeners[topic]; ok {
