@@ -14,6 +14,7 @@ import (
 
 	"github.com/pkg/errors"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
@@ -90,7 +91,10 @@ type repository struct {
 		groups map[string]*groupState
 		// changed is closed and replaced whenever a resource is opened, to wake WaitResource.
 		changed chan struct{}
-		closed  bool
+		// boundary fires at the next begin_at or expire_at of a binding, when rule sets change
+		// without any metadata event.
+		boundary *time.Timer
+		closed   bool
 	}
 	catalog commonv1.Catalog
 	now     func() time.Time
@@ -183,6 +187,9 @@ func (r *repository) Close() {
 		return
 	}
 	r.mu.closed = true
+	if r.mu.boundary != nil {
+		r.mu.boundary.Stop()
+	}
 	for name, gs := range r.mu.groups {
 		if gs.group.db != nil {
 			if err := gs.group.db.Close(); err != nil {
@@ -221,6 +228,7 @@ func (r *repository) OnAddOrUpdate(m schema.Metadata) {
 		}
 		gs.bindings[spec.GetMetadata().GetName()] = spec
 		r.refreshIndexRulesLocked(gs)
+		r.scheduleBoundaryLocked()
 	}
 }
 
@@ -266,6 +274,7 @@ func (r *repository) OnDelete(m schema.Metadata) {
 		}
 		delete(gs.bindings, spec.GetMetadata().GetName())
 		r.refreshIndexRulesLocked(gs)
+		r.scheduleBoundaryLocked()
 	}
 }
 
@@ -350,6 +359,47 @@ func (r *repository) refreshIndexRulesLocked(gs *groupState) {
 			res.listener.OnIndexUpdate(rules)
 		}
 	}
+}
+
+// scheduleBoundaryLocked arms the timer for the next instant a binding starts or stops applying,
+// so that resources get their new rule sets then, not only at the next metadata event.
+func (r *repository) scheduleBoundaryLocked() {
+	now := r.now()
+	var next time.Time
+	for _, gs := range r.mu.groups {
+		for _, b := range gs.bindings {
+			for _, pb := range []*timestamppb.Timestamp{b.GetBeginAt(), b.GetExpireAt()} {
+				if pb == nil {
+					continue
+				}
+				if ts := pb.AsTime(); ts.After(now) && (next.IsZero() || ts.Before(next)) {
+					next = ts
+				}
+			}
+		}
+	}
+	if r.mu.boundary != nil {
+		r.mu.boundary.Stop()
+		r.mu.boundary = nil
+	}
+	if next.IsZero() {
+		return
+	}
+	// A millisecond late, so that the boundary has passed for r.now().
+	r.mu.boundary = time.AfterFunc(next.Sub(now)+time.Millisecond, r.onBoundary)
+}
+
+// onBoundary recomputes every resource's rules when a binding starts or stops applying.
+func (r *repository) onBoundary() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mu.closed {
+		return
+	}
+	for _, gs := range r.mu.groups {
+		r.refreshIndexRulesLocked(gs)
+	}
+	r.scheduleBoundaryLocked()
 }
 
 // indexRulesLocked returns the rules bound to a resource now, in binding-name then rule order.

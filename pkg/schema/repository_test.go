@@ -925,3 +925,45 @@ func TestConcurrentReadsDuringEvents(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+func TestBindingsStartAndStopApplyingOnTime(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, _ := newTestRepo(t, false)
+	w.add(t, clone(f.group))
+	w.add(t, clone(f.duration))
+	w.add(t, clone(f.trace))
+	now := time.Now()
+	b := clone(f.binding)
+	b.Rules = []string{"duration"}
+	b.BeginAt = timestamppb.New(now.Add(150 * time.Millisecond))
+	b.ExpireAt = timestamppb.New(now.Add(400 * time.Millisecond))
+	w.add(t, b)
+	rulesNow := func() []string {
+		res, ok := r.LoadResource(f.trace.GetMetadata())
+		if !ok {
+			t.Fatal("trace not loaded")
+		}
+		return ruleNames(res.IndexRules())
+	}
+	if got := rulesNow(); len(got) != 0 {
+		t.Fatalf("rules %v before the binding begins", got)
+	}
+	// No metadata event comes: the repository notices the boundaries by itself.
+	waitFor(t, func() bool { return reflect.DeepEqual(rulesNow(), []string{"duration"}) }, "the binding to begin")
+	waitFor(t, func() bool { return len(rulesNow()) == 0 }, "the binding to expire")
+	l := listenerOf(t, r, "test-trace-group", "sw")
+	if l.updateCount() < 2 {
+		t.Fatalf("the listener saw %d rule updates, want the begin and the expiry", l.updateCount())
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
