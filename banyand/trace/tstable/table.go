@@ -366,13 +366,18 @@ func (t *Table) allocSeq(n uint64) (uint64, error) {
 
 // writeScratch holds the buffers of one Write, reused across Writes.
 type writeScratch struct {
-	order  []int32 // span indexes grouped by trace ID, write order within a trace
-	cuts   []int   // end offsets in order of the records
-	body   []byte
-	value  []byte
-	key    []byte
-	ivalue []byte
-	space  []byte
+	order []int32 // span indexes grouped by trace ID, write order within a trace
+	cuts  []int   // end offsets in order of the records
+	body  []byte
+	space []byte
+	// recs holds the batch's record keys and values back to back; recEnds the end of each
+	// record's key and of its value.
+	recs    []byte
+	recEnds [][2]int
+	// ikeys and ivals hold the batch's index keys and values; ients locate each entry in them.
+	ikeys []byte
+	ivals []byte
+	ients []indexEntryRef
 	// prefixes are the (rule, prefix) pairs whose list key this batch already sets.
 	prefixes map[prefixKey]struct{}
 }
@@ -384,7 +389,8 @@ var writeScratchPool = sync.Pool{New: func() any { return &writeScratch{prefixes
 const maxPooledScratch = 4 << 20
 
 func putWriteScratch(s *writeScratch) {
-	if cap(s.body) > maxPooledScratch || cap(s.value) > maxPooledScratch || cap(s.order) > maxPooledScratch/4 {
+	if cap(s.body) > maxPooledScratch || cap(s.order) > maxPooledScratch/4 ||
+		cap(s.recs) > 4*maxPooledScratch || cap(s.ikeys) > 4*maxPooledScratch || cap(s.ivals) > 4*maxPooledScratch {
 		return
 	}
 	writeScratchPool.Put(s)
@@ -414,7 +420,12 @@ func (t *Table) Write(spans []Span, wo WriteOptions) error {
 	for i := range spans {
 		s.order = append(s.order, int32(i))
 	}
+	// In record-key order (trace ID length, then bytes), so that the batch reaches the memtable
+	// sorted (see below).
 	slices.SortStableFunc(s.order, func(a, b int32) int {
+		if la, lb := len(spans[a].TraceID), len(spans[b].TraceID); la != lb {
+			return la - lb
+		}
 		return strings.Compare(spans[a].TraceID, spans[b].TraceID)
 	})
 	s.cuts = s.cuts[:0]
@@ -437,20 +448,26 @@ func (t *Table) Write(spans []Span, wo WriteOptions) error {
 		return err
 	}
 
+	// The batch is applied to the memtable in batch order, and Pebble's skiplist inserts sorted
+	// keys far cheaper than scattered ones (each insert starts from the previous one's place):
+	// so the batch holds the prefix-list keys, then the records (in key order), then the index
+	// entries sorted by key. Measured: memtable inserts were ~15% of the server's write CPU.
 	b := t.db.NewBatch()
 	defer b.Close()
 	clear(s.prefixes)
+	s.ikeys, s.ivals, s.ients = s.ikeys[:0], s.ivals[:0], s.ients[:0]
+	s.recs, s.recEnds = s.recs[:0], s.recEnds[:0]
+	var listKeys [][]byte
 	start := 0
 	for _, end := range s.cuts {
 		group := s.order[start:end]
 		start = end
 		traceID := spans[group[0]].TraceID
 		s.body = appendRecordBody(s.body[:0], traceID, spans, group)
-		s.value = appendRecordValue(s.value[:0], s.body)
-		s.key = appendRecordKey(s.key[:0], traceID, seq)
-		if err := b.Set(s.key, s.value, nil); err != nil {
-			return err
-		}
+		s.recs = appendRecordKey(s.recs, traceID, seq)
+		keyEnd := len(s.recs)
+		s.recs = appendRecordValue(s.recs, s.body)
+		s.recEnds = append(s.recEnds, [2]int{keyEnd, len(s.recs)})
 		for j, i := range group {
 			sp := &spans[i]
 			for _, r := range wo.Rules {
@@ -469,21 +486,40 @@ func (t *Table) Write(spans []Span, wo WriteOptions) error {
 					s.space = appendPrefixedIndexSpace(s.space[:0], r.ID, prefix)
 					if _, listed := s.prefixes[prefixKey{rule: r.ID, prefix: prefix}]; !listed {
 						s.prefixes[prefixKey{rule: r.ID, prefix: prefix}] = struct{}{}
-						if err := b.Set(appendPrefixListKey(nil, r.ID, prefix), nil, nil); err != nil {
-							return err
-						}
+						listKeys = append(listKeys, appendPrefixListKey(nil, r.ID, prefix))
 					}
 				} else {
 					s.space = appendIndexSpace(s.space[:0], r.ID)
 				}
-				s.key = appendIndexKeyIn(s.key[:0], s.space, sk, traceID, seq, uint16(j))
-				s.ivalue = appendIndexValue(s.ivalue[:0], sp, sk, wo.IndexedTags)
-				if err := b.Set(s.key, s.ivalue, nil); err != nil {
-					return err
-				}
+				e := indexEntryRef{kStart: len(s.ikeys), vStart: len(s.ivals)}
+				s.ikeys = appendIndexKeyIn(s.ikeys, s.space, sk, traceID, seq, uint16(j))
+				s.ivals = appendIndexValue(s.ivals, sp, sk, wo.IndexedTags)
+				e.kEnd, e.vEnd = len(s.ikeys), len(s.ivals)
+				s.ients = append(s.ients, e)
 			}
 		}
 		seq++
+	}
+	slices.SortFunc(listKeys, bytes.Compare)
+	for _, k := range listKeys {
+		if err := b.Set(k, nil, nil); err != nil {
+			return err
+		}
+	}
+	recStart := 0
+	for _, re := range s.recEnds {
+		if err := b.Set(s.recs[recStart:re[0]], s.recs[re[0]:re[1]], nil); err != nil {
+			return err
+		}
+		recStart = re[1]
+	}
+	slices.SortFunc(s.ients, func(x, y indexEntryRef) int {
+		return bytes.Compare(s.ikeys[x.kStart:x.kEnd], s.ikeys[y.kStart:y.kEnd])
+	})
+	for _, e := range s.ients {
+		if err := b.Set(s.ikeys[e.kStart:e.kEnd], s.ivals[e.vStart:e.vEnd], nil); err != nil {
+			return err
+		}
 	}
 	// Always a synced commit: with Options.Sync false the WAL's fsync is a
 	// no-op (walNoSyncFS) and this waits only for the WAL write.
@@ -662,6 +698,11 @@ func (t *Table) DiskSize() int64 {
 	}
 	defer t.release()
 	return int64(t.db.Metrics().DiskSpaceUsage())
+}
+
+// indexEntryRef locates one index entry of a batch in writeScratch.ikeys/ivals.
+type indexEntryRef struct {
+	kStart, kEnd, vStart, vEnd int
 }
 
 // prefixKey is one (rule, prefix) pair of a prefix list.
