@@ -8,6 +8,7 @@ package queue
 
 import (
 	"context"
+	"net"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -105,4 +106,25 @@ func TestGRPCQueueCarriesBatchesOverTheNetwork(t *testing.T) {
 	if _, err := c.Publish(context.Background(), bus.TopicTraceWrite, "n2", reqs); status.Code(err) != codes.Unavailable {
 		t.Fatalf("unknown node: err = %v, want Unavailable", err)
 	}
+}
+
+func TestGRPCServerReleasedWithoutServingFreesItsPort(t *testing.T) {
+	srv := NewGRPCServer()
+	if err := srv.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.PreRun(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	addr := srv.Addr()
+	srv.GracefulStop()
+	again := NewGRPCServer()
+	_, port, _ := net.SplitHostPort(addr)
+	if err := again.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=" + port}); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.PreRun(context.Background()); err != nil {
+		t.Fatalf("the released server still holds %s: %v", addr, err)
+	}
+	again.GracefulStop()
 }

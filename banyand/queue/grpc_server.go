@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/errors"
@@ -56,6 +57,7 @@ type grpcServer struct {
 	maxRecv   run.Bytes
 	port      uint32
 	stopOnce  sync.Once
+	served    atomic.Bool
 }
 
 // NewGRPCServer returns the internal gRPC endpoint of a data node (flags --grpc-host, --grpc-port).
@@ -128,6 +130,7 @@ func (s *grpcServer) Addr() string {
 }
 
 func (s *grpcServer) Serve() run.StopNotify {
+	s.served.Store(true)
 	go func() {
 		s.l.Info().Str("addr", s.Addr()).Msg("internal gRPC endpoint serving")
 		if err := s.srv.Serve(s.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
@@ -140,6 +143,12 @@ func (s *grpcServer) Serve() run.StopNotify {
 
 func (s *grpcServer) GracefulStop() {
 	if s.srv == nil {
+		return
+	}
+	if !s.served.Load() {
+		// Released after PreRun without serving: nothing accepts on the listener, so close it here.
+		_ = s.lis.Close()
+		s.stopOnce.Do(func() { close(s.stopCh) })
 		return
 	}
 	s.health.Shutdown()

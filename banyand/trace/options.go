@@ -40,11 +40,14 @@ type mergePolicy struct {
 
 // option is the engine configuration the flags bind to.
 type option struct {
-	mergePolicy              *mergePolicy
-	protector                protector.Memory
-	tire2Client              queue.Client
-	seriesCacheMaxSize       run.Bytes
-	flushTimeout             time.Duration
+	mergePolicy        *mergePolicy
+	protector          protector.Memory
+	tire2Client        queue.Client
+	seriesCacheMaxSize run.Bytes
+	flushTimeout       time.Duration
+	// elementIndexFlushTimeout is the plan's separate flush deadline for index entries. Index
+	// entries live in the same table (and write-ahead log) as the spans, so they are flushed
+	// together under flushTimeout (--trace-flush-timeout) and this field stays unset.
 	elementIndexFlushTimeout time.Duration
 }
 

@@ -102,8 +102,6 @@ func (s *standalone) FlagSet() *run.FlagSet {
 	s.option.mergePolicy.maxFanOutSize = defaultMaxFanOutSize
 	fs.Var(&s.option.mergePolicy.maxFanOutSize, "trace-max-fan-out-size", "the largest file a background merge of trace data writes")
 	fs.IntVar(&s.maxFileSnapshotNum, "trace-max-file-snapshot-num", defaultMaxFileSnapshotNum, "the number of trace snapshots kept")
-	fs.DurationVar(&s.option.elementIndexFlushTimeout, "trace-element-index-flush-timeout", defaultFlushTimeout,
-		"the longest time written index entries may stay only in memory")
 	s.fs = fs
 	return fs
 }
