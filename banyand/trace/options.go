@@ -45,9 +45,9 @@ type option struct {
 	tire2Client        queue.Client
 	seriesCacheMaxSize run.Bytes
 	flushTimeout       time.Duration
-	// elementIndexFlushTimeout is the plan's separate flush deadline for index entries. Index
-	// entries live in the same table (and write-ahead log) as the spans, so they are flushed
-	// together under flushTimeout (--trace-flush-timeout) and this field stays unset.
+	// elementIndexFlushTimeout is the plan's flush deadline for index entries. Index entries live in
+	// the same table (and write-ahead log) as the spans, so the table flushes by the shorter of the
+	// two; no flag sets it apart from --trace-flush-timeout (0 means the same).
 	elementIndexFlushTimeout time.Duration
 }
 
@@ -56,6 +56,9 @@ type option struct {
 func (o option) tableOptions(cache *pebble.Cache, l *logger.Logger) tstable.Options {
 	opts := tstable.DefaultOptions()
 	opts.FlushTimeout = o.flushTimeout
+	if o.elementIndexFlushTimeout > 0 && o.elementIndexFlushTimeout < opts.FlushTimeout {
+		opts.FlushTimeout = o.elementIndexFlushTimeout
+	}
 	opts.Cache = cache
 	if o.mergePolicy != nil {
 		opts.MaxFanOutSize = int64(o.mergePolicy.maxFanOutSize)
