@@ -20,6 +20,7 @@ import (
 const (
 	serviceName         = "metric-service"
 	listenerAddrFlag    = "observability-listener-addr"
+	pprofEnabledFlag    = "observability-pprof-enabled"
 	defaultListenerAddr = ":2121"
 	shutdownTimeout     = 5 * time.Second
 )
@@ -38,6 +39,9 @@ type Service interface {
 type metricService struct {
 	*registry
 	listenerAddr string
+	// pprofEnabled serves Go's profiler under /debug/pprof/ on the same listener; off by default,
+	// since profiles and the command line tell a stranger much about the process.
+	pprofEnabled bool
 
 	// flags is built once: defining a flag resets its variable, which would undo an earlier parse.
 	flagsOnce sync.Once
@@ -79,6 +83,8 @@ func (s *metricService) FlagSet() *run.FlagSet {
 		s.flags = run.NewFlagSet(serviceName)
 		s.flags.StringVar(&s.listenerAddr, listenerAddrFlag, defaultListenerAddr,
 			"address of the HTTP server exposing /metrics and /healthz; empty disables it")
+		s.flags.BoolVar(&s.pprofEnabled, pprofEnabledFlag, false,
+			"also serve Go's profiler under /debug/pprof/ on the metrics listener (bind that listener to a trusted address)")
 	})
 	return s.flags
 }
@@ -129,7 +135,7 @@ func (s *metricService) Serve() run.StopNotify {
 	s.serveDone = make(chan struct{})
 	go func(srv *http.Server, ln net.Listener, done chan struct{}) {
 		defer close(done)
-		s.log.Info().Str("addr", ln.Addr().String()).Msg("serving metrics")
+		s.log.Info().Str("addr", ln.Addr().String()).Bool("pprof", s.pprofEnabled).Msg("serving metrics")
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error().Err(err).Msg("metrics HTTP server failed")
 			s.closeStop()
@@ -165,12 +171,14 @@ func (s *metricService) closeStop() {
 func (s *metricService) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(s.reg, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
-	// Go's profiler, for measuring rather than guessing: /debug/pprof/profile?seconds=10 etc.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if s.pprofEnabled {
+		// Go's profiler, for measuring rather than guessing: /debug/pprof/profile?seconds=10 etc.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok"))

@@ -184,3 +184,39 @@ func TestServiceInGroup(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 }
+
+func TestServicePprofIsOffUnlessEnabled(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{nil, http.StatusNotFound},
+		{[]string{"--observability-pprof-enabled=false"}, http.StatusNotFound},
+		{[]string{"--observability-pprof-enabled"}, http.StatusOK},
+	} {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			svc := NewMetricService(nil)
+			args := append([]string{"--observability-listener-addr=127.0.0.1:0"}, tt.args...)
+			if err := svc.FlagSet().Parse(args); err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.PreRun(context.Background()); err != nil {
+				t.Fatalf("PreRun: %v", err)
+			}
+			stopped := svc.Serve()
+			defer func() {
+				svc.GracefulStop()
+				waitClosed(t, stopped)
+			}()
+			base := "http://" + svc.Addr()
+			for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/symbol"} {
+				if code, _ := get(t, base+path); code != tt.want {
+					t.Errorf("GET %s = %d, want %d", path, code, tt.want)
+				}
+			}
+			if code, _ := get(t, base+"/metrics"); code != http.StatusOK {
+				t.Errorf("/metrics = %d, want 200 whatever the pprof flag", code)
+			}
+		})
+	}
+}
