@@ -71,7 +71,10 @@ func (w flagWant) parsed() string {
 	return w.def
 }
 
-var empty = ""
+var (
+	empty      = ""
+	falseValue = "false"
+)
 
 var (
 	// Flags every role has, with upstream BanyanDB's names and defaults.
@@ -83,6 +86,8 @@ var (
 		{name: "node-host-provider", def: "hostname"},
 		{name: "node-host"},
 		{name: "observability-listener-addr", def: ":2121"},
+		// Go's profiler is off unless asked for.
+		{name: "observability-pprof-enabled", value: &falseValue},
 		{name: "allowed-percent", def: "75"},
 		{name: "namespace", def: "banyandb"},
 		{name: "trace-root-path", def: "/tmp"},
@@ -101,6 +106,8 @@ var (
 		{name: "max-recv-msg-size", def: "10mb"},
 		{name: "cert-file"},
 		{name: "key-file"},
+		{name: "auth-config-file"},
+		{name: "auth-reload-interval", def: "5s"},
 	}
 	// Flags of the nodes that reach an external etcd.
 	etcdClientFlags = []flagWant{
@@ -143,7 +150,7 @@ func TestRoleCommandsExposeTheUpstreamFlags(t *testing.T) {
 		{
 			role:   "data",
 			want:   concat(commonFlags, storageFlags, etcdClientFlags),
-			absent: []string{"metadata-root-path", "etcd-listen-client-url", "http-port"},
+			absent: []string{"metadata-root-path", "etcd-listen-client-url", "http-port", "auth-config-file"},
 		},
 	}
 	for _, tt := range tests {

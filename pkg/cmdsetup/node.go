@@ -9,6 +9,7 @@ package cmdsetup
 import (
 	"github.com/pkg/errors"
 
+	"github.com/apache/skywalking-banyandb/banyand/liaison/auth"
 	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
 	"github.com/apache/skywalking-banyandb/banyand/liaison/http"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
@@ -30,6 +31,8 @@ type Node struct {
 	Trace trace.Service
 	// GRPC is the public gRPC server (nil on a data node).
 	GRPC grpc.Server
+	// Auth checks the credentials of the public listeners (nil on a data node).
+	Auth *auth.Service
 	// Metrics serves /metrics.
 	Metrics observability.Service
 	// Identity is the node's advertised host.
@@ -52,15 +55,16 @@ func NewStandalone() (*Node, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
-	grpcServer := grpc.NewServer(md, traceServer)
+	authn := auth.NewService()
+	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn))
 	id := newIdentity()
 	g := run.NewGroup("standalone")
 	httpOpts := []http.Option{http.WithTraceQuery(traceServer)}
 	if snap, ok := traceSvc.(trace.Snapshotter); ok {
 		httpOpts = append(httpOpts, http.WithSnapshot(snap))
 	}
-	g.Register(newLogging(), id, md, metrics, pm, traceSvc, grpcServer, http.NewServer(md, grpcServer.Serving, httpOpts...))
-	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Metrics: metrics, Identity: id}, nil
+	g.Register(newLogging(), id, md, metrics, pm, traceSvc, authn, grpcServer, http.NewServer(md, grpcServer.Serving, authn, httpOpts...))
+	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }
 
 // NewLiaison builds a liaison: the public API over an external etcd, routing to data nodes.
@@ -80,12 +84,13 @@ func NewLiaison() (*Node, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
-	grpcServer := grpc.NewServer(md, traceServer)
+	authn := auth.NewService()
+	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn))
 	id := newIdentity()
 	g := run.NewGroup("liaison")
-	g.Register(newLogging(), id, md, metrics, pm, watcher, traceSvc, grpcServer,
-		http.NewServer(md, grpcServer.Serving, http.WithTraceQuery(traceServer)))
-	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Metrics: metrics, Identity: id}, nil
+	g.Register(newLogging(), id, md, metrics, pm, watcher, traceSvc, authn, grpcServer,
+		http.NewServer(md, grpcServer.Serving, authn, http.WithTraceQuery(traceServer)))
+	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }
 
 // NewData builds a data node: storage for its shards over an external etcd, served to liaisons on

@@ -41,6 +41,7 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/liaison/auth"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 	"github.com/apache/skywalking-banyandb/pkg/run"
@@ -89,6 +90,8 @@ type server struct {
 	log        *logger.Logger
 	opts       options
 	health     *health.Server
+	// authn checks the credentials of every call but health; nil lets every call in.
+	authn *auth.Service
 	// stopCh is closed once the server has stopped; it is created by NewServer and never replaced.
 	stopCh chan struct{}
 
@@ -104,9 +107,17 @@ type server struct {
 
 var _ Server = (*server)(nil)
 
+// ServerOption adds an optional dependency to the gRPC server unit.
+type ServerOption func(*server)
+
+// WithAuth makes the server require the credentials of authn's users on every call but health.
+func WithAuth(authn *auth.Service) ServerOption {
+	return func(s *server) { s.authn = authn }
+}
+
 // NewServer returns the gRPC server unit over the metadata registries and the trace service;
 // trace may be nil, then TraceService is not registered. Nothing is opened until PreRun.
-func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer) Server {
+func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer, opts ...ServerOption) Server {
 	s := &server{
 		registries: NewRegistryServers(repo),
 		trace:      trace,
@@ -114,6 +125,9 @@ func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer) Server {
 		opts:       options{port: DefaultPort, maxRecvMsgSize: DefaultMaxRecvMsgSize},
 		health:     health.NewServer(),
 		stopCh:     make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
 	}
 	return s
 }
@@ -169,6 +183,8 @@ func (s *server) PreRun(context.Context) error {
 		grpclib.MaxRecvMsgSize(int(s.opts.maxRecvMsgSize)),
 		grpclib.ChainUnaryInterceptor(s.logUnary, s.recoverUnary),
 		grpclib.ChainStreamInterceptor(s.logStream, s.recoverStream),
+		// After logging and recovery, so that refused calls are logged too.
+		grpclib.ChainUnaryInterceptor(s.authn.UnaryInterceptor()), grpclib.ChainStreamInterceptor(s.authn.StreamInterceptor()),
 		// Clients of long write streams ping to keep idle connections through proxies.
 		grpclib.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/pkg/errors"
 	"go.uber.org/multierr"
 
+	"github.com/apache/skywalking-banyandb/banyand/liaison/auth"
 	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
@@ -72,8 +73,9 @@ var _ Server = (*server)(nil)
 
 // NewServer returns the HTTP server unit. healthy reports whether the gRPC server is serving (the
 // gRPC unit's Serving method); the registry endpoints run the same services as gRPC over repo.
-// Nothing is opened until PreRun.
-func NewServer(repo metadata.Repo, healthy func() bool, opts ...Option) Server {
+// authn, when it has users, requires basic auth on every request but the health check; nil lets
+// every request in. Nothing is opened until PreRun.
+func NewServer(repo metadata.Repo, healthy func() bool, authn *auth.Service, opts ...Option) Server {
 	s := &server{
 		log:    logger.GetLogger("liaison", "http"),
 		opts:   options{port: DefaultPort},
@@ -88,6 +90,7 @@ func NewServer(repo metadata.Repo, healthy func() bool, opts ...Option) Server {
 		mux.Handle("/", s.handler)
 		s.handler = mux
 	}
+	s.handler = authn.Middleware(s.handler)
 	return s
 }
 

@@ -89,7 +89,7 @@ func startHTTP(t *testing.T, healthy func() bool) (Server, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = reg.Close() })
-	srv := NewServer(testRepo{reg}, healthy)
+	srv := NewServer(testRepo{reg}, healthy, nil)
 	if err = srv.FlagSet().Parse([]string{"--http-host=127.0.0.1", "--http-port=0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestRegistryMapping(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	srv := NewServer(testRepo{}, nil)
+	srv := NewServer(testRepo{}, nil, nil)
 	fs := srv.FlagSet()
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
@@ -299,7 +299,7 @@ func TestFlags(t *testing.T) {
 	if fs.Lookup("http-host").DefValue != "" || fs.Lookup("http-port").DefValue != "17913" || srv.Name() != "http" {
 		t.Fatal("unexpected flag defaults or name")
 	}
-	srv = NewServer(testRepo{}, nil)
+	srv = NewServer(testRepo{}, nil, nil)
 	if err := srv.FlagSet().Parse([]string{"--http-port=65536"}); err != nil {
 		t.Fatal(err)
 	}
