@@ -11,8 +11,11 @@ REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/apache/skywalking-banyandb/api/proto/banyandb.Revision=$(REVISION)
 # Test packages: unit tests everywhere, the integration suites under test/integration.
 TEST_TIMEOUT ?= 20m
+# How long the criteria fuzz targets run: briefly in `make test`, longer in `make fuzz`.
+CRITERIA_FUZZ_TEST_TIME ?= 5s
+CRITERIA_FUZZ_TIME ?= 2m
 
-.PHONY: all build run test test-unit test-integration generate check-generate lint fmt vet bench clean
+.PHONY: all build run test test-unit test-integration generate check-generate lint fmt vet bench clean fuzz fuzz-criteria
 
 all: build
 
@@ -28,6 +31,15 @@ run: build
 ## test: every unit test and integration suite
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...
+	$(MAKE) fuzz-criteria CRITERIA_FUZZ_TIME=$(CRITERIA_FUZZ_TEST_TIME)
+
+## fuzz-criteria: fuzz query criteria validation (front door) and compilation (data side) for CRITERIA_FUZZ_TIME each
+fuzz-criteria:
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateTraceQuery$$' -fuzztime $(CRITERIA_FUZZ_TIME) ./banyand/liaison/grpc/
+	$(GO) test -run '^$$' -fuzz '^FuzzCompileCriteria$$' -fuzztime $(CRITERIA_FUZZ_TIME) ./banyand/trace/
+
+## fuzz: every fuzz target, for longer
+fuzz: fuzz-criteria
 
 ## test-unit: the unit tests only
 test-unit:
