@@ -89,7 +89,7 @@ func NewService() *Service {
 	s := &Service{interval: DefaultReloadInterval, stopCh: make(chan struct{})}
 	s.fs = run.NewFlagSet("auth")
 	s.fs.StringVar(&s.path, ConfigFileFlag, "",
-		"a YAML file `users: [{username, password}]` (mode 0600); when set, gRPC calls and HTTP requests other than health need credentials")
+		"a YAML file of users, users: [{username, password}], readable by its owner only; when set, gRPC calls and HTTP requests other than health need credentials")
 	s.fs.DurationVar(&s.interval, ReloadIntervalFlag, DefaultReloadInterval,
 		"how often the --auth-config-file is checked for changes and reloaded")
 	return s

@@ -40,7 +40,10 @@ func bcryptOf(t *testing.T, password string) string {
 
 func TestLoadUsersChecksPasswords(t *testing.T) {
 	hash := bcryptOf(t, "s3cret")
-	path := writeUsers(t, t.TempDir(), "users:\n  - username: admin\n    password: admin-pw\n  - username: ops\n    password: '"+hash+"'\n", 0o600)
+	// htpasswd -B writes "$2y$" hashes: the same algorithm under another name.
+	hash2y := "$2y$" + bcryptOf(t, "other")[4:]
+	path := writeUsers(t, t.TempDir(), "users:\n  - username: admin\n    password: admin-pw\n  - username: ops\n    password: '"+hash+"'\n"+
+		"  - username: apache\n    password: '"+hash2y+"'\n", 0o600)
 	table, err := loadUsers(path)
 	if err != nil {
 		t.Fatalf("loadUsers: %v", err)
@@ -61,6 +64,8 @@ func TestLoadUsersChecksPasswords(t *testing.T) {
 		// The hash itself is not the password.
 		{"ops", hash, false},
 		{"nobody", "admin-pw", false},
+		{"apache", "other", true},
+		{"apache", "s3cret", false},
 	} {
 		if got := table.check(tt.user, tt.password); got != tt.want {
 			t.Errorf("check(%q, %q) = %v, want %v", tt.user, tt.password, got, tt.want)
