@@ -32,9 +32,13 @@ func vLE(op modelv1.LogicalExpression_LogicalOp, l, r *modelv1.Criteria) *modelv
 	return &modelv1.Criteria{Exp: &modelv1.Criteria_Le{Le: &modelv1.LogicalExpression{Op: op, Left: l, Right: r}}}
 }
 
-func vAnd(l, r *modelv1.Criteria) *modelv1.Criteria { return vLE(modelv1.LogicalExpression_LOGICAL_OP_AND, l, r) }
+func vAnd(l, r *modelv1.Criteria) *modelv1.Criteria {
+	return vLE(modelv1.LogicalExpression_LOGICAL_OP_AND, l, r)
+}
 
-func vOr(l, r *modelv1.Criteria) *modelv1.Criteria { return vLE(modelv1.LogicalExpression_LOGICAL_OP_OR, l, r) }
+func vOr(l, r *modelv1.Criteria) *modelv1.Criteria {
+	return vLE(modelv1.LogicalExpression_LOGICAL_OP_OR, l, r)
+}
 
 func vStr(s string) *modelv1.TagValue {
 	return &modelv1.TagValue{Value: &modelv1.TagValue_Str{Str: &modelv1.Str{Value: s}}}
