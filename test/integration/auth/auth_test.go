@@ -234,3 +234,30 @@ var _ = Describe("A users file the group or others may read", func() {
 		})
 	}
 })
+
+var _ = Describe("A liaison with --auth-config-file", func() {
+	It("requires credentials on its public gRPC API and answers health without them", func() {
+		dir, remove, err := helpers.TempDir("banyand-auth-liaison-")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(remove)
+		path := filepath.Join(dir, "users.yaml")
+		writeUsersFile(path, "users:\n  - username: oap\n    password: '"+bcryptHash("oap-password")+"'\n", 0o600)
+		etcd, err := helpers.StartEtcd()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(etcd.Close)
+		liaison, err := helpers.StartClusterNode(helpers.ClusterNodeOptions{
+			Role: helpers.RoleLiaison, EtcdURL: etcd.URL, Args: []string{"--auth-config-file=" + path},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(liaison.Cleanup)
+
+		err = listGroups(dial(liaison.Addr, nil))
+		Expect(status.Code(err)).To(Equal(codes.Unauthenticated), "%v", err)
+		err = listGroups(dial(liaison.Addr, &basicCreds{"oap", "wrong"}))
+		Expect(status.Code(err)).To(Equal(codes.Unauthenticated), "%v", err)
+		Expect(listGroups(dial(liaison.Addr, &basicCreds{"oap", "oap-password"}))).To(Succeed())
+		resp, err := healthpb.NewHealthClient(dial(liaison.Addr, nil)).Check(context.Background(), &healthpb.HealthCheckRequest{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp.GetStatus()).To(Equal(healthpb.HealthCheckResponse_SERVING))
+	})
+})
