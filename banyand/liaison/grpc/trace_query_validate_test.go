@@ -245,7 +245,7 @@ func TestValidateTraceQuery(t *testing.T) {
 
 		// Bounds.
 		{name: "over the condition limit", req: query(balancedOr(maxCriteriaConditions + 1)),
-			code: codes.InvalidArgument, msg: "more than 256 conditions"},
+			code: codes.InvalidArgument, msg: "more than 64 conditions"},
 		{name: "the issue's 16k OR", req: query(balancedOr(16 << 10)), code: codes.InvalidArgument, msg: "bytes is over the limit"},
 		{name: "over the depth limit", req: query(chain(maxCriteriaDepth + 1)), code: codes.InvalidArgument, msg: "deeper than 64 levels"},
 		{name: "over the IN list limit", req: query(vCond("trace_id", in, vStrs(manyStrs...))),
