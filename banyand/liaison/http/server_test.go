@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,79 +23,28 @@ import (
 
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
-	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/test/testenv"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
+// etcdURL is the client URL of the embedded etcd that the package's tests share.
 var etcdURL string
 
 func TestMain(m *testing.M) {
-	os.Exit(runWithEtcd(m))
+	os.Exit(testenv.RunWithEtcd(m, func(srv *embeddedetcd.Server) { etcdURL = srv.ClientURL() }))
 }
-
-func runWithEtcd(m *testing.M) int {
-	if err := logger.Init(logger.Logging{Level: "warn"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "liaison-http-etcd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	clientURL, err := embeddedetcd.RandomLoopbackURL()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	peerURL, err := embeddedetcd.RandomLoopbackURL()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	etcd, err := embeddedetcd.Start(embeddedetcd.Options{Dir: dir, ListenClientURL: clientURL, ListenPeerURL: peerURL})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded etcd:", err)
-		return 1
-	}
-	defer etcd.Close()
-	etcdURL = etcd.ClientURL()
-	return m.Run()
-}
-
-// testRepo is a metadata.Repo over one registry.
-type testRepo struct {
-	schema.Registry
-}
-
-func (r testRepo) GroupRegistry() schema.Group                       { return r.Registry }
-func (r testRepo) TraceRegistry() schema.Trace                       { return r.Registry }
-func (r testRepo) IndexRuleRegistry() schema.IndexRule               { return r.Registry }
-func (r testRepo) IndexRuleBindingRegistry() schema.IndexRuleBinding { return r.Registry }
-func (r testRepo) NodeRegistry() schema.Node                         { return r.Registry }
-
-var namespaceSeq atomic.Int64
 
 // startHTTP serves over a fresh etcd namespace on 127.0.0.1:0 and returns the base URL.
 func startHTTP(t *testing.T, healthy func() bool) (Server, string) {
 	t.Helper()
-	reg, err := schema.NewEtcdRegistry(schema.EtcdOptions{
-		Endpoints: []string{etcdURL},
-		Namespace: fmt.Sprintf("liaison-http-test-%d-%d", time.Now().UnixNano(), namespaceSeq.Add(1)),
-	})
-	if err != nil {
+	srv := NewServer(metarepo.Open(t, etcdURL), healthy)
+	if err := srv.FlagSet().Parse([]string{"--http-host=127.0.0.1", "--http-port=0"}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = reg.Close() })
-	srv := NewServer(testRepo{reg}, healthy)
-	if err = srv.FlagSet().Parse([]string{"--http-host=127.0.0.1", "--http-port=0"}); err != nil {
+	if err := srv.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if err = srv.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err = srv.PreRun(context.Background()); err != nil {
+	if err := srv.PreRun(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	srv.Serve()
@@ -127,24 +75,7 @@ func do(t *testing.T, method, url, body string) (int, []byte) {
 
 func fixture(t *testing.T, kind, file string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err = os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "..", "shared", "testdata", "schema", kind, file))
-	if err != nil {
-		t.Skipf("fixture not available: %v", err)
-	}
-	return string(data)
+	return string(testenv.ReadFixture(t, "schema/"+kind+"/"+file))
 }
 
 func TestHealthz(t *testing.T) {
@@ -285,7 +216,7 @@ func TestRegistryMapping(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	srv := NewServer(testRepo{}, nil)
+	srv := NewServer(metarepo.New(nil), nil)
 	fs := srv.FlagSet()
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
@@ -299,7 +230,7 @@ func TestFlags(t *testing.T) {
 	if fs.Lookup("http-host").DefValue != "" || fs.Lookup("http-port").DefValue != "17913" || srv.Name() != "http" {
 		t.Fatal("unexpected flag defaults or name")
 	}
-	srv = NewServer(testRepo{}, nil)
+	srv = NewServer(metarepo.New(nil), nil)
 	if err := srv.FlagSet().Parse([]string{"--http-port=65536"}); err != nil {
 		t.Fatal(err)
 	}
