@@ -109,6 +109,7 @@ func StartClusterNode(opts ClusterNodeOptions) (*ClusterNode, error) {
 			args = append(args, "--node-lease-ttl="+opts.LeaseTTL.String())
 		}
 	case RoleLiaison:
+		n.HTTPAddr = "127.0.0.1:" + strconv.Itoa(ports[1])
 		args = append(args, "--http-host=127.0.0.1", "--http-port="+strconv.Itoa(ports[1]))
 	}
 	n.args = append(args, opts.Args...)
