@@ -49,6 +49,12 @@ func Open(t testing.TB, endpoint string) *Repo {
 	return New(reg)
 }
 
+// counted counts one write and makes it.
+func counted[A, R any](ctx context.Context, r *Repo, write func(context.Context, A) (R, error), a A) (R, error) {
+	r.writes.Add(1)
+	return write(ctx, a)
+}
+
 // Writes returns how many create, update and delete calls reached the registry.
 func (r *Repo) Writes() int64 { return r.writes.Load() }
 
@@ -69,72 +75,60 @@ func (r *Repo) NodeRegistry() schema.Node { return r }
 
 // CreateGroup counts the write and passes it on.
 func (r *Repo) CreateGroup(ctx context.Context, g *commonv1.Group) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.CreateGroup(ctx, g)
+	return counted(ctx, r, r.Registry.CreateGroup, g)
 }
 
 // UpdateGroup counts the write and passes it on.
 func (r *Repo) UpdateGroup(ctx context.Context, g *commonv1.Group) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.UpdateGroup(ctx, g)
+	return counted(ctx, r, r.Registry.UpdateGroup, g)
 }
 
 // DeleteGroup counts the write and passes it on.
 func (r *Repo) DeleteGroup(ctx context.Context, name string) (bool, error) {
-	r.writes.Add(1)
-	return r.Registry.DeleteGroup(ctx, name)
+	return counted(ctx, r, r.Registry.DeleteGroup, name)
 }
 
 // CreateTrace counts the write and passes it on.
 func (r *Repo) CreateTrace(ctx context.Context, t *databasev1.Trace) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.CreateTrace(ctx, t)
+	return counted(ctx, r, r.Registry.CreateTrace, t)
 }
 
 // UpdateTrace counts the write and passes it on.
 func (r *Repo) UpdateTrace(ctx context.Context, t *databasev1.Trace) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.UpdateTrace(ctx, t)
+	return counted(ctx, r, r.Registry.UpdateTrace, t)
 }
 
 // DeleteTrace counts the write and passes it on.
 func (r *Repo) DeleteTrace(ctx context.Context, md *commonv1.Metadata) (bool, error) {
-	r.writes.Add(1)
-	return r.Registry.DeleteTrace(ctx, md)
+	return counted(ctx, r, r.Registry.DeleteTrace, md)
 }
 
 // CreateIndexRule counts the write and passes it on.
 func (r *Repo) CreateIndexRule(ctx context.Context, rule *databasev1.IndexRule) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.CreateIndexRule(ctx, rule)
+	return counted(ctx, r, r.Registry.CreateIndexRule, rule)
 }
 
 // UpdateIndexRule counts the write and passes it on.
 func (r *Repo) UpdateIndexRule(ctx context.Context, rule *databasev1.IndexRule) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.UpdateIndexRule(ctx, rule)
+	return counted(ctx, r, r.Registry.UpdateIndexRule, rule)
 }
 
 // DeleteIndexRule counts the write and passes it on.
 func (r *Repo) DeleteIndexRule(ctx context.Context, md *commonv1.Metadata) (bool, error) {
-	r.writes.Add(1)
-	return r.Registry.DeleteIndexRule(ctx, md)
+	return counted(ctx, r, r.Registry.DeleteIndexRule, md)
 }
 
 // CreateIndexRuleBinding counts the write and passes it on.
 func (r *Repo) CreateIndexRuleBinding(ctx context.Context, b *databasev1.IndexRuleBinding) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.CreateIndexRuleBinding(ctx, b)
+	return counted(ctx, r, r.Registry.CreateIndexRuleBinding, b)
 }
 
 // UpdateIndexRuleBinding counts the write and passes it on.
 func (r *Repo) UpdateIndexRuleBinding(ctx context.Context, b *databasev1.IndexRuleBinding) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.UpdateIndexRuleBinding(ctx, b)
+	return counted(ctx, r, r.Registry.UpdateIndexRuleBinding, b)
 }
 
 // DeleteIndexRuleBinding counts the write and passes it on.
 func (r *Repo) DeleteIndexRuleBinding(ctx context.Context, md *commonv1.Metadata) (bool, error) {
-	r.writes.Add(1)
-	return r.Registry.DeleteIndexRuleBinding(ctx, md)
+	return counted(ctx, r, r.Registry.DeleteIndexRuleBinding, md)
 }
