@@ -69,13 +69,8 @@ func StartClusterNode(opts ClusterNodeOptions) (*ClusterNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, removeDir, err := TempDir("banyand-" + opts.Role + "-")
+	dir, ports, removeDir, err := TempDirAndPorts("banyand-"+opts.Role+"-", 2)
 	if err != nil {
-		return nil, err
-	}
-	ports, err := FreePorts(2)
-	if err != nil {
-		_ = removeDir()
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
