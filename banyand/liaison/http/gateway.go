@@ -16,6 +16,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/pkg/errors"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -68,19 +69,32 @@ func newHandler(ctx context.Context, cfg gatewayConfig, log *logger.Logger) (htt
 		}
 	}
 
+	if err := gw.HandlePath(http.MethodGet, "/healthz", healthz(gw, cfg.healthy)); err != nil {
+		return nil, errors.Wrap(err, "register /healthz")
+	}
+
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+apiPrefix+"/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if cfg.healthy != nil && cfg.healthy() {
-			writeJSON(w, http.StatusOK, []byte(`{"status":"SERVING"}`))
-			return
-		}
-		writeJSON(w, http.StatusServiceUnavailable, []byte(`{"status":"NOT_SERVING"}`))
-	})
 	if cfg.snapshot != nil {
 		mux.Handle("POST "+apiPrefix+"/v1/trace/snapshot", snapshotHandler(cfg.snapshot, log))
 	}
 	mux.Handle(apiPrefix+"/", http.StripPrefix(apiPrefix, gw))
 	return recoverPanics(log, logRequests(log, limitBodies(mux))), nil
+}
+
+// healthz answers as the gateway's own health endpoint (runtime.WithHealthzEndpoint) does over
+// the gRPC health service: the HealthCheckResponse {"status":"SERVING"} while healthy reports
+// serving, else Unavailable (HTTP 503) with the response's text, "status:NOT_SERVING".
+func healthz(gw *runtime.ServeMux, healthy func() bool) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+		_, out := runtime.MarshalerForRequest(gw, r)
+		if healthy == nil || !healthy() {
+			// The gateway writes the response's text form, whose spacing protobuf varies on purpose.
+			runtime.HTTPError(r.Context(), gw, out, w, r, status.Error(codes.Unavailable, "status:NOT_SERVING"))
+			return
+		}
+		w.Header().Set("Content-Type", out.ContentType(nil))
+		_ = out.NewEncoder(w).Encode(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING})
+	}
 }
 
 // snapshotHandler takes a snapshot of the trace data while writes go on and answers
