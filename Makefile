@@ -15,7 +15,7 @@ TEST_TIMEOUT ?= 20m
 CRITERIA_FUZZ_TEST_TIME ?= 5s
 CRITERIA_FUZZ_TIME ?= 2m
 
-.PHONY: all build run test test-unit test-integration generate check-generate lint fmt vet bench clean fuzz fuzz-criteria
+.PHONY: all build run test test-unit test-integration generate check-generate lint fmt vet tidy bench clean fuzz fuzz-criteria
 
 all: build
 
@@ -56,11 +56,17 @@ generate:
 ## check-generate: fail if the committed generated code differs from what generate produces
 check-generate: generate
 	git diff --exit-code -- api/proto
+	@out=$$(git status --porcelain -- api/proto); if [ -n "$$out" ]; then echo "generated files not committed:"; echo "$$out"; exit 1; fi
 
 ## lint: formatting, vet and staticcheck (unused code and likely bugs; pinned, fetched from the Go module proxy)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-lint: fmt vet
+lint: fmt vet tidy
 	$(GO) run $(STATICCHECK) -checks "U1000,SA*" ./...
+
+## tidy: fail if `go mod tidy` would change go.mod or go.sum (of the module or of tools/)
+tidy:
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/pkg/netserver"
 	"github.com/apache/skywalking-banyandb/pkg/run"
 )
 
@@ -47,14 +48,8 @@ type metricService struct {
 	flagsOnce sync.Once
 	flags     *run.FlagSet
 
-	// mu guards the fields below; Addr may be called from any goroutine.
-	mu        sync.Mutex
-	ln        net.Listener
-	srv       *http.Server
-	serveDone chan struct{} // closed when the HTTP server goroutine exits
-
-	stopCh   chan struct{}
-	stopOnce sync.Once
+	// lis serves the HTTP server; it stays unbound when the server is disabled.
+	lis *netserver.Listener
 }
 
 var _ Service = (*metricService)(nil)
@@ -67,10 +62,11 @@ func NewMetricService(l *logger.Logger) Service {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	r := newRegistry(reg, l)
 	return &metricService{
-		registry:     newRegistry(reg, l),
+		registry:     r,
 		listenerAddr: defaultListenerAddr,
-		stopCh:       make(chan struct{}),
+		lis:          netserver.New(r.log, shutdownTimeout),
 	}
 }
 
@@ -105,67 +101,21 @@ func (s *metricService) PreRun(context.Context) error {
 		s.log.Info().Msg("metrics HTTP server disabled")
 		return nil
 	}
-	ln, err := net.Listen("tcp", s.listenerAddr)
-	if err != nil {
-		return errors.Wrapf(err, "listen on %s", s.listenerAddr)
-	}
-	s.mu.Lock()
-	s.ln = ln
-	s.mu.Unlock()
-	return nil
+	return s.lis.Bind(s.listenerAddr, netserver.HTTP(&http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}))
 }
 
 func (s *metricService) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return ""
-	}
-	return s.ln.Addr().String()
+	return s.lis.Addr()
 }
 
-// Serve starts the HTTP server; its StopNotify also closes if the server fails.
+// Serve starts the HTTP server; its StopNotify also closes if the server fails. A disabled
+// server stops only at GracefulStop.
 func (s *metricService) Serve() run.StopNotify {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil || s.srv != nil {
-		return s.stopCh
-	}
-	s.srv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
-	s.serveDone = make(chan struct{})
-	go func(srv *http.Server, ln net.Listener, done chan struct{}) {
-		defer close(done)
-		s.log.Info().Str("addr", ln.Addr().String()).Bool("pprof", s.pprofEnabled).Msg("serving metrics")
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error().Err(err).Msg("metrics HTTP server failed")
-			s.closeStop()
-		}
-	}(s.srv, s.ln, s.serveDone)
-	return s.stopCh
+	return s.lis.Serve()
 }
 
 func (s *metricService) GracefulStop() {
-	s.mu.Lock()
-	srv, done, ln := s.srv, s.serveDone, s.ln
-	s.mu.Unlock()
-	if srv == nil && ln != nil {
-		// Pre-run but never served: only the listener needs releasing.
-		_ = ln.Close()
-	}
-	if srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-		if err := srv.Shutdown(ctx); err != nil {
-			s.log.Warn().Err(err).Msg("metrics HTTP server did not shut down in time; closing")
-			_ = srv.Close()
-		}
-		cancel()
-		<-done
-	}
-	s.closeStop()
-}
-
-func (s *metricService) closeStop() {
-	s.stopOnce.Do(func() { close(s.stopCh) })
+	s.lis.GracefulStop()
 }
 
 func (s *metricService) handler() http.Handler {

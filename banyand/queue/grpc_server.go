@@ -11,7 +11,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pkg/errors"
@@ -26,6 +25,7 @@ import (
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/pkg/bus"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/pkg/netserver"
 	"github.com/apache/skywalking-banyandb/pkg/run"
 )
 
@@ -47,22 +47,19 @@ type grpcServer struct {
 	clusterv1.UnimplementedTraceQueueServiceServer
 	listeners map[bus.Topic]bus.Listener
 	fs        *run.FlagSet
-	lis       net.Listener
-	srv       *grpc.Server
+	lis       *netserver.Listener
 	health    *health.Server
 	l         *logger.Logger
-	stopCh    chan struct{}
 	host      string
 	mu        sync.RWMutex
 	maxRecv   run.Bytes
 	port      uint32
-	stopOnce  sync.Once
-	served    atomic.Bool
 }
 
 // NewGRPCServer returns the internal gRPC endpoint of a data node (flags --grpc-host, --grpc-port).
 func NewGRPCServer() GRPCServer {
-	s := &grpcServer{listeners: make(map[bus.Topic]bus.Listener), stopCh: make(chan struct{}), maxRecv: 64 << 20}
+	l := logger.GetLogger("queue", "grpc-server")
+	s := &grpcServer{listeners: make(map[bus.Topic]bus.Listener), l: l, lis: netserver.New(l, 10*time.Second), maxRecv: 64 << 20}
 	s.fs = run.NewFlagSet("queue-grpc")
 	s.fs.StringVar(&s.host, "grpc-host", "", "the host of the node's internal gRPC endpoint; empty means every interface")
 	s.fs.Uint32Var(&s.port, "grpc-port", DefaultServerPort, "the port of the node's internal gRPC endpoint; 0 picks a free port")
@@ -108,61 +105,26 @@ func (s *grpcServer) listener(topic bus.Topic) (bus.Listener, error) {
 }
 
 func (s *grpcServer) PreRun(context.Context) error {
-	s.l = logger.GetLogger("queue", "grpc-server")
-	addr := net.JoinHostPort(s.host, strconv.FormatUint(uint64(s.port), 10))
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return errors.Wrapf(err, "listen on %s", addr)
-	}
-	s.lis = lis
-	s.srv = grpc.NewServer(grpc.MaxRecvMsgSize(int(s.maxRecv)))
-	clusterv1.RegisterTraceQueueServiceServer(s.srv, s)
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(int(s.maxRecv)))
+	clusterv1.RegisterTraceQueueServiceServer(srv, s)
 	s.health = health.NewServer()
-	healthpb.RegisterHealthServer(s.srv, s.health)
-	return nil
+	healthpb.RegisterHealthServer(srv, s.health)
+	return s.lis.Bind(net.JoinHostPort(s.host, strconv.FormatUint(uint64(s.port), 10)), netserver.GRPC(srv))
 }
 
 func (s *grpcServer) Addr() string {
-	if s.lis == nil {
-		return ""
-	}
-	return s.lis.Addr().String()
+	return s.lis.Addr()
 }
 
 func (s *grpcServer) Serve() run.StopNotify {
-	s.served.Store(true)
-	go func() {
-		s.l.Info().Str("addr", s.Addr()).Msg("internal gRPC endpoint serving")
-		if err := s.srv.Serve(s.lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			s.l.Error().Err(err).Msg("internal gRPC endpoint stopped")
-		}
-		s.stopOnce.Do(func() { close(s.stopCh) })
-	}()
-	return s.stopCh
+	return s.lis.Serve()
 }
 
 func (s *grpcServer) GracefulStop() {
-	if s.srv == nil {
-		return
+	if s.health != nil {
+		s.health.Shutdown()
 	}
-	if !s.served.Load() {
-		// Released after PreRun without serving: nothing accepts on the listener, so close it here.
-		_ = s.lis.Close()
-		s.stopOnce.Do(func() { close(s.stopCh) })
-		return
-	}
-	s.health.Shutdown()
-	done := make(chan struct{})
-	go func() {
-		s.srv.GracefulStop()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.srv.Stop()
-	}
-	s.stopOnce.Do(func() { close(s.stopCh) })
+	s.lis.GracefulStop()
 }
 
 // Write hands a batch to the trace-write listener.

@@ -59,7 +59,7 @@ func schemaTestdata(t testing.TB) string {
 		}
 		dir = parent
 	}
-	td := filepath.Join(dir, "..", "shared", "testdata", "schema")
+	td := filepath.Join(dir, "pkg", "test", "trace", "testdata", "schema")
 	if _, err := os.Stat(td); err != nil {
 		t.Fatalf("the shared test data is missing: %v", err)
 	}

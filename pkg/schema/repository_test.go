@@ -51,7 +51,7 @@ func testdataDir(t *testing.T) string {
 		}
 		dir = parent
 	}
-	td := filepath.Join(dir, "..", "shared", "testdata", "schema")
+	td := filepath.Join(dir, "pkg", "test", "trace", "testdata", "schema")
 	if _, err := os.Stat(td); err != nil {
 		t.Fatalf("the shared test data is missing: %v", err)
 	}

@@ -75,3 +75,17 @@ func TempDir(pattern string) (dir string, remove func() error, err error) {
 	remove = registerCleanup(func() error { return os.RemoveAll(dir) })
 	return dir, remove, nil
 }
+
+// TempDirAndPorts makes a temporary directory as TempDir does and picks n free loopback ports for
+// the process that will use it; on an error nothing is left behind.
+func TempDirAndPorts(pattern string, n int) (dir string, ports []int, remove func() error, err error) {
+	dir, remove, err = TempDir(pattern)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if ports, err = FreePorts(n); err != nil {
+		_ = remove()
+		return "", nil, nil, err
+	}
+	return dir, ports, remove, nil
+}

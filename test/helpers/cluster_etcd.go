@@ -8,12 +8,12 @@ package helpers
 
 import (
 	"path/filepath"
-	"strconv"
 
 	"github.com/pkg/errors"
 	"go.uber.org/multierr"
 
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 // Etcd is a real etcd server embedded in the test process, on random loopback ports with its data
@@ -36,19 +36,10 @@ func StartEtcd() (*Etcd, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := FreePorts(2)
+	srv, err := testenv.StartEtcd(filepath.Join(dir, "etcd"))
 	if err != nil {
 		_ = removeDir()
-		return nil, err
-	}
-	srv, err := embeddedetcd.Start(embeddedetcd.Options{
-		Dir:             filepath.Join(dir, "etcd"),
-		ListenClientURL: "http://127.0.0.1:" + strconv.Itoa(ports[0]),
-		ListenPeerURL:   "http://127.0.0.1:" + strconv.Itoa(ports[1]),
-	})
-	if err != nil {
-		_ = removeDir()
-		return nil, errors.Wrap(err, "helpers: start the embedded etcd")
+		return nil, errors.Wrap(err, "helpers")
 	}
 	e := &Etcd{URL: srv.ClientURL(), Dir: dir, srv: srv}
 	e.cleanup = registerCleanup(func() error {

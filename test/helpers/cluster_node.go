@@ -69,13 +69,8 @@ func StartClusterNode(opts ClusterNodeOptions) (*ClusterNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, removeDir, err := TempDir("banyand-" + opts.Role + "-")
+	dir, ports, removeDir, err := TempDirAndPorts("banyand-"+opts.Role+"-", 2)
 	if err != nil {
-		return nil, err
-	}
-	ports, err := FreePorts(2)
-	if err != nil {
-		_ = removeDir()
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
@@ -109,6 +104,7 @@ func StartClusterNode(opts ClusterNodeOptions) (*ClusterNode, error) {
 			args = append(args, "--node-lease-ttl="+opts.LeaseTTL.String())
 		}
 	case RoleLiaison:
+		n.HTTPAddr = "127.0.0.1:" + strconv.Itoa(ports[1])
 		args = append(args, "--http-host=127.0.0.1", "--http-port="+strconv.Itoa(ports[1]))
 	}
 	n.args = append(args, opts.Args...)

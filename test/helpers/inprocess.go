@@ -37,13 +37,8 @@ type InProcess struct {
 // directories and returns once it serves. Only one in-process node should run at a time (the
 // logger is process-wide). CleanupAll (or Stop) stops it and removes its directory.
 func StartInProcess() (*InProcess, error) {
-	dir, removeDir, err := TempDir("banyand-inprocess-")
+	dir, ports, removeDir, err := TempDirAndPorts("banyand-inprocess-", 2)
 	if err != nil {
-		return nil, err
-	}
-	ports, err := FreePorts(2)
-	if err != nil {
-		_ = removeDir()
 		return nil, err
 	}
 	node, err := cmdsetup.NewStandalone()

@@ -4,8 +4,8 @@
 // except in compliance with the License. You may obtain a copy of the License
 // at http://www.apache.org/licenses/LICENSE-2.0
 
-// Package helpers is the toolbox of the integration suites: it finds the repository and the shared
-// fixtures, picks free loopback ports, builds and runs banyand-server as a child process (or a
+// Package helpers is the toolbox of the integration suites: it finds the repository, reads the fixtures
+// of pkg/test/trace, picks free loopback ports, builds and runs banyand-server as a child process (or a
 // standalone node in-process), dials it, loads the schema fixtures and writes the span fixtures the
 // way API.md §8.2 describes. It holds no Ginkgo state: every function returns an error, so the
 // suites decide how to fail.
@@ -75,17 +75,4 @@ func isModuleRoot(gomod string) bool {
 		}
 	}
 	return false
-}
-
-// TestdataDir returns the shared fixture directory: <repo root>/../shared/testdata.
-func TestdataDir() (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(filepath.Dir(root), "shared", "testdata")
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return "", errors.Errorf("helpers: fixture directory %s not found", dir)
-	}
-	return dir, nil
 }

@@ -8,9 +8,6 @@ package helpers
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/pkg/errors"
 	"google.golang.org/grpc"
@@ -21,6 +18,7 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	tracetest "github.com/apache/skywalking-banyandb/pkg/test/trace"
 )
 
 // Schemas is a set of schema resources, in the order they must be created.
@@ -34,34 +32,30 @@ type Schemas struct {
 // ReadSchemas reads every schema fixture under <testdata>/schema/{groups,traces,index_rules,
 // index_rule_bindings}/*.json (protojson), each folder in file name order.
 func ReadSchemas() (*Schemas, error) {
-	td, err := TestdataDir()
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(td, "schema")
+	const dir = "schema"
 	s := &Schemas{}
-	if err := readAll(filepath.Join(dir, "groups"), func() proto.Message {
+	if err := readAll(dir+"/groups", func() proto.Message {
 		g := &commonv1.Group{}
 		s.Groups = append(s.Groups, g)
 		return g
 	}); err != nil {
 		return nil, err
 	}
-	if err := readAll(filepath.Join(dir, "traces"), func() proto.Message {
+	if err := readAll(dir+"/traces", func() proto.Message {
 		t := &databasev1.Trace{}
 		s.Traces = append(s.Traces, t)
 		return t
 	}); err != nil {
 		return nil, err
 	}
-	if err := readAll(filepath.Join(dir, "index_rules"), func() proto.Message {
+	if err := readAll(dir+"/index_rules", func() proto.Message {
 		r := &databasev1.IndexRule{}
 		s.IndexRules = append(s.IndexRules, r)
 		return r
 	}); err != nil {
 		return nil, err
 	}
-	if err := readAll(filepath.Join(dir, "index_rule_bindings"), func() proto.Message {
+	if err := readAll(dir+"/index_rule_bindings", func() proto.Message {
 		b := &databasev1.IndexRuleBinding{}
 		s.Bindings = append(s.Bindings, b)
 		return b
@@ -72,18 +66,14 @@ func ReadSchemas() (*Schemas, error) {
 }
 
 func readAll(dir string, next func() proto.Message) error {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	files, err := tracetest.Glob(dir + "/*.json")
 	if err != nil {
-		return errors.Wrapf(err, "helpers: list %s", dir)
+		return errors.Wrap(err, "helpers")
 	}
-	if len(files) == 0 {
-		return errors.Errorf("helpers: no schema fixture in %s", dir)
-	}
-	sort.Strings(files)
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := tracetest.ReadFile(f)
 		if err != nil {
-			return errors.Wrapf(err, "helpers: read %s", f)
+			return errors.Wrap(err, "helpers")
 		}
 		if err := protojson.Unmarshal(b, next()); err != nil {
 			return errors.Wrapf(err, "helpers: parse %s", f)

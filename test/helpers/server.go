@@ -112,13 +112,8 @@ func StartServer(opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, removeDir, err := TempDir("banyand-standalone-")
+	dir, ports, removeDir, err := TempDirAndPorts("banyand-standalone-", 5)
 	if err != nil {
-		return nil, err
-	}
-	ports, err := FreePorts(5)
-	if err != nil {
-		_ = removeDir()
 		return nil, err
 	}
 	s := &Server{

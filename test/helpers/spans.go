@@ -10,8 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/pkg/errors"
@@ -24,6 +22,7 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	tracetest "github.com/apache/skywalking-banyandb/pkg/test/trace"
 )
 
 // SpanInterval is the time between two consecutive spans of a fixture file (API.md §8.2).
@@ -55,14 +54,10 @@ type SpanEntry struct {
 
 // ReadSpanFile parses <testdata>/spans/<name>.
 func ReadSpanFile(name string) ([]SpanEntry, error) {
-	td, err := TestdataDir()
+	path := "spans/" + name
+	b, err := tracetest.ReadFile(path)
 	if err != nil {
-		return nil, err
-	}
-	path := filepath.Join(td, "spans", name)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, errors.Wrapf(err, "helpers: read %s", path)
+		return nil, errors.Wrap(err, "helpers")
 	}
 	var raw []struct {
 		Tags []json.RawMessage `json:"tags"`

@@ -225,7 +225,7 @@ func fixtureDir(t *testing.T) string {
 		}
 		dir = parent
 	}
-	fixtures := filepath.Join(dir, "..", "shared", "testdata", "schema")
+	fixtures := filepath.Join(dir, "pkg", "test", "trace", "testdata", "schema")
 	if _, err := os.Stat(fixtures); err != nil {
 		t.Skipf("schema fixtures not available: %v", err)
 	}

@@ -23,7 +23,6 @@ import (
 	"net"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/pkg/errors"
@@ -44,6 +43,7 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/liaison/auth"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/pkg/netserver"
 	"github.com/apache/skywalking-banyandb/pkg/run"
 )
 
@@ -92,17 +92,7 @@ type server struct {
 	health     *health.Server
 	// authn checks the credentials of every call but health; nil lets every call in.
 	authn *auth.Service
-	// stopCh is closed once the server has stopped; it is created by NewServer and never replaced.
-	stopCh chan struct{}
-
-	// mu guards the fields below, which PreRun sets and Serve/GracefulStop consume.
-	mu struct {
-		sync.Mutex
-		srv     *grpclib.Server
-		lis     net.Listener
-		served  bool
-		stopped bool
-	}
+	lis   *netserver.Listener
 }
 
 var _ Server = (*server)(nil)
@@ -118,13 +108,14 @@ func WithAuth(authn *auth.Service) ServerOption {
 // NewServer returns the gRPC server unit over the metadata registries and the trace service;
 // trace may be nil, then TraceService is not registered. Nothing is opened until PreRun.
 func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer, opts ...ServerOption) Server {
+	log := logger.GetLogger("liaison", "grpc")
 	s := &server{
 		registries: NewRegistryServers(repo),
 		trace:      trace,
-		log:        logger.GetLogger("liaison", "grpc"),
+		log:        log,
 		opts:       options{port: DefaultPort, maxRecvMsgSize: DefaultMaxRecvMsgSize},
 		health:     health.NewServer(),
-		stopCh:     make(chan struct{}),
+		lis:        netserver.New(log, gracefulStopTimeout),
 	}
 	for _, o := range opts {
 		o(s)
@@ -174,9 +165,7 @@ func (s *server) Validate() error {
 // PreRun loads the TLS credentials, builds the server and binds the listener, so that a bad
 // certificate or a port in use fails the start instead of a later Serve.
 func (s *server) PreRun(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.srv != nil {
+	if s.lis.Addr() != "" {
 		return errors.New("liaison grpc: PreRun called twice")
 	}
 	opts := []grpclib.ServerOption{
@@ -209,12 +198,10 @@ func (s *server) PreRun(context.Context) error {
 	s.setHealth(healthpb.HealthCheckResponse_NOT_SERVING)
 
 	addr := net.JoinHostPort(s.opts.host, strconv.FormatUint(uint64(s.opts.port), 10))
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return errors.Wrapf(err, "listen on %s", addr)
+	if err := s.lis.Bind(addr, netserver.GRPC(srv)); err != nil {
+		return err
 	}
-	s.mu.srv, s.mu.lis = srv, lis
-	s.log.Info().Str("addr", lis.Addr().String()).Bool("tls", s.opts.tls).Msg("gRPC server bound")
+	s.log.Info().Str("addr", s.lis.Addr()).Bool("tls", s.opts.tls).Msg("gRPC server bound")
 	return nil
 }
 
@@ -243,91 +230,34 @@ func (s *server) serviceNames() []string {
 // Serve starts accepting connections and turns health to SERVING. The returned channel closes
 // when the server stops, after GracefulStop or on a fatal accept error.
 func (s *server) Serve() run.StopNotify {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.srv == nil || s.mu.served || s.mu.stopped {
-		if s.mu.srv == nil {
-			s.log.Error().Msg("Serve called without a successful PreRun")
-			s.closeStopLocked()
-		}
-		return s.stopCh
+	stopped := s.lis.Serve()
+	if s.lis.Addr() == "" {
+		s.log.Error().Msg("Serve called without a successful PreRun")
+		return stopped
 	}
-	s.mu.served = true
-	srv, lis := s.mu.srv, s.mu.lis
-	go func() {
-		err := srv.Serve(lis)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if err != nil && !s.mu.stopped {
-			s.log.Error().Err(err).Msg("gRPC server stopped serving")
-		}
-		s.health.Shutdown()
-		s.closeStopLocked()
-	}()
-	s.setHealth(healthpb.HealthCheckResponse_SERVING)
-	s.log.Info().Str("addr", lis.Addr().String()).Msg("gRPC server serving")
-	return s.stopCh
-}
-
-// closeStopLocked closes stopCh once; the caller holds mu.
-func (s *server) closeStopLocked() {
 	select {
-	case <-s.stopCh:
+	case <-stopped:
 	default:
-		close(s.stopCh)
+		s.setHealth(healthpb.HealthCheckResponse_SERVING)
+		// However the server stops, health says so.
+		go func() {
+			<-stopped
+			s.health.Shutdown()
+		}()
 	}
+	return stopped
 }
 
 // GracefulStop turns health to NOT_SERVING, lets in-flight RPCs finish for up to
 // gracefulStopTimeout, then closes every connection. It is safe to call more than once and
 // without Serve.
 func (s *server) GracefulStop() {
-	s.mu.Lock()
-	if s.mu.stopped {
-		s.mu.Unlock()
-		<-s.stopCh
-		return
-	}
-	s.mu.stopped = true
-	srv, lis, served := s.mu.srv, s.mu.lis, s.mu.served
-	if !served {
-		// Nothing accepts on the listener: close it here and finish at once.
-		if lis != nil {
-			_ = lis.Close()
-		}
-		s.closeStopLocked()
-	}
-	s.mu.Unlock()
 	s.health.Shutdown()
-	if srv == nil || !served {
-		return
-	}
-
-	done := make(chan struct{})
-	go func() {
-		srv.GracefulStop()
-		close(done)
-	}()
-	timer := time.NewTimer(gracefulStopTimeout)
-	defer timer.Stop()
-	select {
-	case <-done:
-	case <-timer.C:
-		s.log.Warn().Dur("timeout", gracefulStopTimeout).Msg("RPCs still running, closing every connection")
-		srv.Stop()
-		<-done
-	}
-	<-s.stopCh
-	s.log.Info().Msg("gRPC server stopped")
+	s.lis.GracefulStop()
 }
 
 func (s *server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.lis == nil {
-		return ""
-	}
-	return s.mu.lis.Addr().String()
+	return s.lis.Addr()
 }
 
 func (s *server) Serving() bool {

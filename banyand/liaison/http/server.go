@@ -5,9 +5,11 @@
 // at http://www.apache.org/licenses/LICENSE-2.0
 
 // Package http is the HTTP front door of a liaison or standalone node. Under /api it serves
-// /api/healthz, which mirrors the gRPC server's health, and the JSON mapping of the registry and
-// common services of upstream BanyanDB's gateway (paths of API.md §3.1, bodies and responses in
-// protojson), answered by calling the registry service implementations in-process.
+// /api/healthz, which mirrors the gRPC server's health, and every RPC whose proto carries a
+// google.api.http annotation, through the handlers grpc-gateway generated from those annotations
+// (api/proto/banyandb/*/v1/rpc.pb.gw.go): upstream BanyanDB's paths, protojson bodies and
+// responses, errors as google.rpc.Status with the gateway's HTTP codes. The handlers call the
+// same service implementations as the gRPC server, in-process.
 package http
 
 import (
@@ -16,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/pkg/errors"
@@ -26,6 +27,7 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/pkg/netserver"
 	"github.com/apache/skywalking-banyandb/pkg/run"
 )
 
@@ -53,20 +55,12 @@ type options struct {
 }
 
 type server struct {
-	log     *logger.Logger
-	opts    options
-	handler http.Handler
-	// stopCh is closed once the server has stopped; it is created by NewServer.
-	stopCh chan struct{}
-
-	// mu guards the fields below, which PreRun sets and Serve/GracefulStop consume.
-	mu struct {
-		sync.Mutex
-		srv     *http.Server
-		lis     net.Listener
-		served  bool
-		stopped bool
-	}
+	log  *logger.Logger
+	opts options
+	cfg  gatewayConfig
+	lis  *netserver.Listener
+	// authn checks basic auth on every request but health; nil lets every request in.
+	authn *auth.Service
 }
 
 var _ Server = (*server)(nil)
@@ -76,21 +70,17 @@ var _ Server = (*server)(nil)
 // authn, when it has users, requires basic auth on every request but the health check; nil lets
 // every request in. Nothing is opened until PreRun.
 func NewServer(repo metadata.Repo, healthy func() bool, authn *auth.Service, opts ...Option) Server {
+	log := logger.GetLogger("liaison", "http")
 	s := &server{
-		log:    logger.GetLogger("liaison", "http"),
-		opts:   options{port: DefaultPort},
-		stopCh: make(chan struct{}),
+		log:   log,
+		opts:  options{port: DefaultPort},
+		cfg:   gatewayConfig{registries: grpc.NewRegistryServers(repo), healthy: healthy},
+		lis:   netserver.New(log, shutdownTimeout),
+		authn: authn,
 	}
-	s.handler = newHandler(grpc.NewRegistryServers(repo), healthy, s.log)
-	if len(opts) > 0 {
-		mux := http.NewServeMux()
-		for _, o := range opts {
-			o(mux, s.log)
-		}
-		mux.Handle("/", s.handler)
-		s.handler = mux
+	for _, o := range opts {
+		o(&s.cfg)
 	}
-	s.handler = authn.Middleware(s.handler)
 	return s
 }
 
@@ -115,99 +105,32 @@ func (s *server) Validate() error {
 	return errs
 }
 
-// PreRun binds the listener, so that a port in use fails the start.
-func (s *server) PreRun(context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.srv != nil {
-		return errors.New("liaison http: PreRun called twice")
-	}
-	addr := net.JoinHostPort(s.opts.host, strconv.FormatUint(uint64(s.opts.port), 10))
-	lis, err := net.Listen("tcp", addr)
+// PreRun builds the gateway's routes and binds the listener, so that a port in use fails the start.
+func (s *server) PreRun(ctx context.Context) error {
+	handler, err := newHandler(ctx, s.cfg, s.log)
 	if err != nil {
-		return errors.Wrapf(err, "listen on %s", addr)
+		return err
 	}
-	s.mu.lis = lis
-	s.mu.srv = &http.Server{
-		Handler:           s.handler,
+	handler = s.authn.Middleware(handler)
+	addr := net.JoinHostPort(s.opts.host, strconv.FormatUint(uint64(s.opts.port), 10))
+	return s.lis.Bind(addr, netserver.HTTP(&http.Server{
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-	}
-	s.log.Info().Str("addr", lis.Addr().String()).Msg("HTTP server bound")
-	return nil
+	}))
 }
 
 // Serve starts answering requests; the returned channel closes when the server has stopped.
 func (s *server) Serve() run.StopNotify {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.srv == nil || s.mu.served || s.mu.stopped {
-		if s.mu.srv == nil {
-			s.log.Error().Msg("Serve called without a successful PreRun")
-			s.closeStopLocked()
-		}
-		return s.stopCh
-	}
-	s.mu.served = true
-	srv, lis := s.mu.srv, s.mu.lis
-	go func() {
-		err := srv.Serve(lis)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error().Err(err).Msg("HTTP server stopped serving")
-		}
-		s.closeStopLocked()
-	}()
-	s.log.Info().Str("addr", lis.Addr().String()).Msg("HTTP server serving")
-	return s.stopCh
-}
-
-// closeStopLocked closes stopCh once; the caller holds mu.
-func (s *server) closeStopLocked() {
-	select {
-	case <-s.stopCh:
-	default:
-		close(s.stopCh)
-	}
+	return s.lis.Serve()
 }
 
 // GracefulStop lets in-flight requests finish for up to shutdownTimeout, then closes every
 // connection. It is safe to call more than once and without Serve.
 func (s *server) GracefulStop() {
-	s.mu.Lock()
-	if s.mu.stopped {
-		s.mu.Unlock()
-		<-s.stopCh
-		return
-	}
-	s.mu.stopped = true
-	srv, lis, served := s.mu.srv, s.mu.lis, s.mu.served
-	if !served {
-		if lis != nil {
-			_ = lis.Close()
-		}
-		s.closeStopLocked()
-	}
-	s.mu.Unlock()
-	if !served {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		s.log.Warn().Err(err).Msg("requests still running, closing every connection")
-		_ = srv.Close()
-	}
-	<-s.stopCh
-	s.log.Info().Msg("HTTP server stopped")
+	s.lis.GracefulStop()
 }
 
 func (s *server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.mu.lis == nil {
-		return ""
-	}
-	return s.mu.lis.Addr().String()
+	return s.lis.Addr()
 }

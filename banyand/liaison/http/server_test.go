@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,80 +22,30 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
-	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/test/testenv"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
+// etcdURL is the client URL of the embedded etcd that the package's tests share.
 var etcdURL string
 
 func TestMain(m *testing.M) {
-	os.Exit(runWithEtcd(m))
+	os.Exit(testenv.RunWithEtcd(m, func(srv *embeddedetcd.Server) { etcdURL = srv.ClientURL() }))
 }
-
-func runWithEtcd(m *testing.M) int {
-	if err := logger.Init(logger.Logging{Level: "warn"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "liaison-http-etcd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	clientURL, err := embeddedetcd.RandomLoopbackURL()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	peerURL, err := embeddedetcd.RandomLoopbackURL()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	etcd, err := embeddedetcd.Start(embeddedetcd.Options{Dir: dir, ListenClientURL: clientURL, ListenPeerURL: peerURL})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded etcd:", err)
-		return 1
-	}
-	defer etcd.Close()
-	etcdURL = etcd.ClientURL()
-	return m.Run()
-}
-
-// testRepo is a metadata.Repo over one registry.
-type testRepo struct {
-	schema.Registry
-}
-
-func (r testRepo) GroupRegistry() schema.Group                       { return r.Registry }
-func (r testRepo) TraceRegistry() schema.Trace                       { return r.Registry }
-func (r testRepo) IndexRuleRegistry() schema.IndexRule               { return r.Registry }
-func (r testRepo) IndexRuleBindingRegistry() schema.IndexRuleBinding { return r.Registry }
-func (r testRepo) NodeRegistry() schema.Node                         { return r.Registry }
-
-var namespaceSeq atomic.Int64
 
 // startHTTP serves over a fresh etcd namespace on 127.0.0.1:0 and returns the base URL.
-func startHTTP(t *testing.T, healthy func() bool) (Server, string) {
+func startHTTP(t *testing.T, healthy func() bool, opts ...Option) (Server, string) {
 	t.Helper()
-	reg, err := schema.NewEtcdRegistry(schema.EtcdOptions{
-		Endpoints: []string{etcdURL},
-		Namespace: fmt.Sprintf("liaison-http-test-%d-%d", time.Now().UnixNano(), namespaceSeq.Add(1)),
-	})
-	if err != nil {
+	srv := NewServer(metarepo.Open(t, etcdURL), healthy, nil, opts...)
+	if err := srv.FlagSet().Parse([]string{"--http-host=127.0.0.1", "--http-port=0"}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = reg.Close() })
-	srv := NewServer(testRepo{reg}, healthy, nil)
-	if err = srv.FlagSet().Parse([]string{"--http-host=127.0.0.1", "--http-port=0"}); err != nil {
+	if err := srv.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if err = srv.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err = srv.PreRun(context.Background()); err != nil {
+	if err := srv.PreRun(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	srv.Serve()
@@ -127,36 +76,18 @@ func do(t *testing.T, method, url, body string) (int, []byte) {
 
 func fixture(t *testing.T, kind, file string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err = os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "..", "shared", "testdata", "schema", kind, file))
-	if err != nil {
-		t.Skipf("fixture not available: %v", err)
-	}
-	return string(data)
+	return string(testenv.ReadFixture(t, "schema/"+kind+"/"+file))
 }
 
 func TestHealthz(t *testing.T) {
 	var healthy atomic.Bool
 	_, base := startHTTP(t, healthy.Load)
+	// As the gateway's health endpoint answers for a gRPC health check that is not SERVING.
 	code, body := do(t, http.MethodGet, base+"/api/healthz", "")
-	if code != http.StatusServiceUnavailable || string(body) != `{"status":"NOT_SERVING"}` {
-		t.Fatalf("not serving: %d %s", code, body)
-	}
+	wantError(t, code, body, http.StatusServiceUnavailable, 14, "status:NOT_SERVING")
 	healthy.Store(true)
 	code, body = do(t, http.MethodGet, base+"/api/healthz", "")
-	if code != http.StatusOK || string(body) != `{"status":"SERVING"}` {
+	if code != http.StatusOK || strings.TrimSpace(string(body)) != `{"status":"SERVING"}` {
 		t.Fatalf("serving: %d %s", code, body)
 	}
 }
@@ -256,7 +187,7 @@ func TestRegistryMapping(t *testing.T) {
 	code, body = do(t, http.MethodPost, base+"/api/v1/trace/schema", `{"trace": {"metadata": {"group": "test-trace-group", "name": "x"}}}`)
 	wantError(t, code, body, http.StatusBadRequest, 3, "trace.tags: must not be empty")
 	code, body = do(t, http.MethodPost, base+"/api/v1/trace/schema", `{"trace": `)
-	wantError(t, code, body, http.StatusBadRequest, 3, "decode body")
+	wantError(t, code, body, http.StatusBadRequest, 3, "unexpected EOF")
 
 	// PUT takes group and name from the path.
 	updated := strings.Replace(duration, `"TYPE_TREE"`, `"TYPE_INVERTED"`, 1)
@@ -285,7 +216,7 @@ func TestRegistryMapping(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	srv := NewServer(testRepo{}, nil, nil)
+	srv := NewServer(metarepo.New(nil), nil, nil)
 	fs := srv.FlagSet()
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
@@ -299,7 +230,7 @@ func TestFlags(t *testing.T) {
 	if fs.Lookup("http-host").DefValue != "" || fs.Lookup("http-port").DefValue != "17913" || srv.Name() != "http" {
 		t.Fatal("unexpected flag defaults or name")
 	}
-	srv = NewServer(testRepo{}, nil, nil)
+	srv = NewServer(metarepo.New(nil), nil, nil)
 	if err := srv.FlagSet().Parse([]string{"--http-port=65536"}); err != nil {
 		t.Fatal(err)
 	}
@@ -321,4 +252,139 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal("still answering after GracefulStop")
 	}
 	srv.GracefulStop()
+}
+
+// TestEveryUpstreamPath walks every path of upstream's gateway for the services we implement,
+// with the method and body upstream takes, over real fixtures, and checks each answer.
+func TestEveryUpstreamPath(t *testing.T) {
+	_, base := startHTTP(t, nil)
+	group := fixture(t, "groups", "test-trace-group.json")
+	trace := fixture(t, "traces", "sw.json")
+	rule := fixture(t, "index_rules", "duration.json")
+	timestamp := fixture(t, "index_rules", "timestamp.json")
+	binding := fixture(t, "index_rule_bindings", "sw.json")
+	const g = "test-trace-group"
+	steps := []struct {
+		method, path, body string
+		want               int
+		contains           string
+	}{
+		{http.MethodGet, "/api/v1/common/api/version", "", http.StatusOK, `"version":"0.9"`},
+		{http.MethodPost, "/api/v1/group/schema", fmt.Sprintf(`{"group": %s}`, group), http.StatusOK, "modRevision"},
+		{http.MethodGet, "/api/v1/group/schema/" + g, "", http.StatusOK, `"name":"test-trace-group"`},
+		{http.MethodGet, "/api/v1/group/schema/lists", "", http.StatusOK, `"name":"test-trace-group"`},
+		{http.MethodPut, "/api/v1/group/schema/" + g, fmt.Sprintf(`{"group": %s}`, group), http.StatusOK, "modRevision"},
+		{http.MethodPost, "/api/v1/trace/schema", fmt.Sprintf(`{"trace": %s}`, trace), http.StatusOK, "modRevision"},
+		{http.MethodGet, "/api/v1/trace/schema/" + g + "/sw", "", http.StatusOK, `"traceIdTagName":"trace_id"`},
+		{http.MethodGet, "/api/v1/trace/schema/lists/" + g, "", http.StatusOK, `"name":"sw"`},
+		{http.MethodPut, "/api/v1/trace/schema/" + g + "/sw", fmt.Sprintf(`{"trace": %s}`, trace), http.StatusOK, `"modRevision":"0"`},
+		{http.MethodPost, "/api/v1/index-rule/schema", fmt.Sprintf(`{"index_rule": %s}`, rule), http.StatusOK, "modRevision"},
+		{http.MethodPost, "/api/v1/index-rule/schema", fmt.Sprintf(`{"index_rule": %s}`, timestamp), http.StatusOK, "modRevision"},
+		{http.MethodGet, "/api/v1/index-rule/schema/" + g + "/duration", "", http.StatusOK, `"name":"duration"`},
+		{http.MethodGet, "/api/v1/index-rule/schema/lists/" + g, "", http.StatusOK, `"name":"duration"`},
+		{http.MethodPut, "/api/v1/index-rule/schema/" + g + "/duration", fmt.Sprintf(`{"indexRule": %s}`, rule), http.StatusOK, "modRevision"},
+		{http.MethodPost, "/api/v1/index-rule-binding/schema", fmt.Sprintf(`{"index_rule_binding": %s}`, binding), http.StatusOK, "modRevision"},
+		{http.MethodGet, "/api/v1/index-rule-binding/schema/" + g + "/sw-index-rule-binding", "", http.StatusOK, `"name":"sw-index-rule-binding"`},
+		{http.MethodGet, "/api/v1/index-rule-binding/schema/lists/" + g, "", http.StatusOK, `"name":"sw-index-rule-binding"`},
+		{http.MethodPut, "/api/v1/index-rule-binding/schema/" + g + "/sw-index-rule-binding",
+			fmt.Sprintf(`{"indexRuleBinding": %s}`, binding), http.StatusOK, "modRevision"},
+		{http.MethodDelete, "/api/v1/index-rule-binding/schema/" + g + "/sw-index-rule-binding", "", http.StatusOK, `"deleted":true`},
+		{http.MethodDelete, "/api/v1/index-rule/schema/" + g + "/duration", "", http.StatusOK, `"deleted":true`},
+		{http.MethodDelete, "/api/v1/trace/schema/" + g + "/sw", "", http.StatusOK, `"deleted":true`},
+		{http.MethodDelete, "/api/v1/group/schema/" + g, "", http.StatusOK, `"deleted":true`},
+		{http.MethodGet, "/api/v1/group/schema/" + g, "", http.StatusNotFound, `"code":5`},
+		// No route: the gateway's own answers.
+		{http.MethodGet, "/api/v1/nope", "", http.StatusNotFound, `"code":5`},
+		{http.MethodPatch, "/api/v1/group/schema/" + g, "", http.StatusNotImplemented, `"code":12`},
+		// Without a TraceService the trace data path has no handler.
+		{http.MethodPost, "/api/v1/trace/data", "{}", http.StatusNotFound, `"code":5`},
+	}
+	for _, st := range steps {
+		code, body := do(t, st.method, base+st.path, st.body)
+		if code != st.want || !strings.Contains(string(body), st.contains) {
+			t.Fatalf("%s %s: HTTP %d %s; want HTTP %d containing %s", st.method, st.path, code, body, st.want, st.contains)
+		}
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	_, base := startHTTP(t, nil)
+	big := fmt.Sprintf(`{"group": {"metadata": {"name": "g"}}, "x": %q}`, strings.Repeat("a", maxBodyBytes))
+	code, body := do(t, http.MethodPost, base+"/api/v1/group/schema", big)
+	wantError(t, code, body, http.StatusBadRequest, 3, "too large")
+	// The server goes on answering.
+	if code, body = do(t, http.MethodGet, base+"/api/v1/group/schema/lists", ""); code != http.StatusOK {
+		t.Fatalf("after a refused body: %d %s", code, body)
+	}
+}
+
+// queryRecorder is a TraceService that answers one trace and keeps the request it got, so that a
+// test sees what the gateway decoded.
+type queryRecorder struct {
+	tracev1.UnimplementedTraceServiceServer
+	got   chan *tracev1.QueryRequest
+	panic bool
+}
+
+func (q *queryRecorder) Query(_ context.Context, req *tracev1.QueryRequest) (*tracev1.QueryResponse, error) {
+	if q.panic {
+		panic("query exploded")
+	}
+	q.got <- req
+	return &tracev1.QueryResponse{Traces: []*tracev1.Trace{{TraceId: "t1", Spans: []*tracev1.Span{{Span: []byte("span")}}}}}, nil
+}
+
+func TestTraceQuery(t *testing.T) {
+	rec := &queryRecorder{got: make(chan *tracev1.QueryRequest, 1)}
+	_, base := startHTTP(t, nil, WithTraceQuery(rec))
+	code, body := do(t, http.MethodPost, base+"/api/v1/trace/data",
+		`{"groups": ["test-trace-group"], "name": "sw", "limit": 5, "tagProjection": ["trace_id"], "unknown": 1}`)
+	if code != http.StatusOK {
+		t.Fatalf("POST /api/v1/trace/data: %d %s", code, body)
+	}
+	req := <-rec.got
+	if req.GetName() != "sw" || len(req.GetGroups()) != 1 || req.GetGroups()[0] != "test-trace-group" || req.GetLimit() != 5 ||
+		len(req.GetTagProjection()) != 1 {
+		t.Fatalf("the service got %v", req)
+	}
+	var resp tracev1.QueryResponse
+	if err := protojson.Unmarshal(body, &resp); err != nil || len(resp.GetTraces()) != 1 || resp.GetTraces()[0].GetTraceId() != "t1" ||
+		string(resp.GetTraces()[0].GetSpans()[0].GetSpan()) != "span" {
+		t.Fatalf("response %s (%v)", body, err)
+	}
+	// The write stream has no HTTP mapping, as upstream.
+	code, body = do(t, http.MethodPost, base+"/api/v1/trace/write", "{}")
+	wantError(t, code, body, http.StatusNotFound, 5, "Not Found")
+}
+
+func TestPanicsAnswerInternal(t *testing.T) {
+	_, base := startHTTP(t, nil, WithTraceQuery(&queryRecorder{panic: true}))
+	code, body := do(t, http.MethodPost, base+"/api/v1/trace/data", `{"name": "sw"}`)
+	wantError(t, code, body, http.StatusInternalServerError, 13, "internal error")
+	if code, body = do(t, http.MethodGet, base+"/api/v1/common/api/version", ""); code != http.StatusOK {
+		t.Fatalf("after a panic: %d %s", code, body)
+	}
+}
+
+// snapshotter answers a fixed directory or error.
+type snapshotter struct {
+	dir string
+	err error
+}
+
+func (s snapshotter) Snapshot(context.Context) (string, error) { return s.dir, s.err }
+
+func TestSnapshot(t *testing.T) {
+	_, base := startHTTP(t, nil, WithSnapshot(snapshotter{dir: "/data/snapshots/1"}))
+	code, body := do(t, http.MethodPost, base+"/api/v1/trace/snapshot", "")
+	if code != http.StatusOK || string(body) != `{"dir":"/data/snapshots/1"}` {
+		t.Fatalf("snapshot: %d %s", code, body)
+	}
+	_, base = startHTTP(t, nil, WithSnapshot(snapshotter{err: errors.New("disk full")}))
+	code, body = do(t, http.MethodPost, base+"/api/v1/trace/snapshot", "")
+	wantError(t, code, body, http.StatusInternalServerError, 13, "disk full")
+	// Without a Snapshotter the path is not served.
+	_, base = startHTTP(t, nil)
+	code, body = do(t, http.MethodPost, base+"/api/v1/trace/snapshot", "")
+	wantError(t, code, body, http.StatusNotFound, 5, "Not Found")
 }

@@ -8,14 +8,8 @@ package http
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
 // Snapshotter takes a consistent copy of a node's trace data and returns its directory.
@@ -24,29 +18,16 @@ type Snapshotter interface {
 }
 
 // Option adds endpoints to the HTTP server.
-type Option func(mux *http.ServeMux, log *logger.Logger)
+type Option func(cfg *gatewayConfig)
 
-// WithTraceQuery serves upstream's trace query mapping: POST /api/v1/trace/data with a
+// WithTraceQuery serves the TraceService's annotated RPCs: POST /api/v1/trace/data with a
 // QueryRequest body answers the QueryResponse.
 func WithTraceQuery(svc tracev1.TraceServiceServer) Option {
-	return func(mux *http.ServeMux, log *logger.Logger) {
-		mux.Handle("POST /api/v1/trace/data", unary(log, body[*tracev1.QueryRequest], svc.Query))
-	}
+	return func(cfg *gatewayConfig) { cfg.trace = svc }
 }
 
 // WithSnapshot serves POST /api/v1/trace/snapshot: it takes a snapshot of the trace data while
 // writes go on and answers {"dir": "<snapshot directory>"}.
 func WithSnapshot(s Snapshotter) Option {
-	return func(mux *http.ServeMux, log *logger.Logger) {
-		mux.HandleFunc("POST /api/v1/trace/snapshot", func(w http.ResponseWriter, r *http.Request) {
-			dir, err := s.Snapshot(r.Context())
-			if err != nil {
-				log.Error().Err(err).Msg("snapshot failed")
-				writeError(w, status.Error(codes.Internal, err.Error()))
-				return
-			}
-			data, _ := json.Marshal(map[string]string{"dir": dir})
-			writeRaw(w, http.StatusOK, data)
-		})
-	}
+	return func(cfg *gatewayConfig) { cfg.snapshot = s }
 }

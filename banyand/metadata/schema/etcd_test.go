@@ -18,6 +18,7 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 func TestGroupCRUD(t *testing.T) {
@@ -331,13 +332,12 @@ func TestDeleteGroupCascades(t *testing.T) {
 }
 
 func TestFixtures(t *testing.T) {
-	dir := testdataDir(t)
 	reg := newTestRegistry(t)
 	ctx := testCtx(t)
-	groups := loadFixtures(t, dir, "groups", func() *commonv1.Group { return &commonv1.Group{} })
-	traces := loadFixtures(t, dir, "traces", func() *databasev1.Trace { return &databasev1.Trace{} })
-	rules := loadFixtures(t, dir, "index_rules", func() *databasev1.IndexRule { return &databasev1.IndexRule{} })
-	bindings := loadFixtures(t, dir, "index_rule_bindings", func() *databasev1.IndexRuleBinding { return &databasev1.IndexRuleBinding{} })
+	groups := testenv.LoadFixtures(t, "schema/groups", func() *commonv1.Group { return &commonv1.Group{} })
+	traces := testenv.LoadFixtures(t, "schema/traces", func() *databasev1.Trace { return &databasev1.Trace{} })
+	rules := testenv.LoadFixtures(t, "schema/index_rules", func() *databasev1.IndexRule { return &databasev1.IndexRule{} })
+	bindings := testenv.LoadFixtures(t, "schema/index_rule_bindings", func() *databasev1.IndexRuleBinding { return &databasev1.IndexRuleBinding{} })
 	for _, g := range groups {
 		must(reg.CreateGroup(ctx, g))(t)
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,13 +17,13 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 // sharedEtcd is one embedded etcd for the tests that do not restart it; each test uses its own
@@ -32,24 +31,7 @@ import (
 var sharedEtcd *embeddedetcd.Server
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "schema-etcd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	srv, err := startEtcdIn(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer srv.Close()
-	sharedEtcd = srv
-	return m.Run()
+	os.Exit(testenv.RunWithEtcd(m, func(srv *embeddedetcd.Server) { sharedEtcd = srv }))
 }
 
 type etcdURLs struct{ client, peer string }
@@ -64,14 +46,6 @@ func randomURLs() (etcdURLs, error) {
 		return etcdURLs{}, err
 	}
 	return etcdURLs{client: c, peer: p}, nil
-}
-
-func startEtcdIn(dir string) (*embeddedetcd.Server, error) {
-	urls, err := randomURLs()
-	if err != nil {
-		return nil, err
-	}
-	return embeddedetcd.Start(embeddedetcd.Options{Dir: dir, ListenClientURL: urls.client, ListenPeerURL: urls.peer})
 }
 
 // namespaces numbers the namespaces, so that repeated runs (-count) never share one.
@@ -236,56 +210,6 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// testdataDir is /work/shared/testdata/schema, found as ../shared/testdata/schema from the
-// repository root (the directory holding go.mod).
-func testdataDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root (go.mod) not found")
-		}
-		dir = parent
-	}
-	schemaDir := filepath.Join(dir, "..", "shared", "testdata", "schema")
-	if _, err := os.Stat(schemaDir); err != nil {
-		t.Skipf("schema fixtures not available: %v", err)
-	}
-	return schemaDir
-}
-
-// loadFixtures reads every JSON file of dir/sub into messages made by newMsg, in file-name order.
-func loadFixtures[T proto.Message](t *testing.T, dir, sub string, newMsg func() T) []T {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, sub, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no fixtures in %s", filepath.Join(dir, sub))
-	}
-	out := make([]T, 0, len(files))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := newMsg()
-		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, m); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 func clientLease(id int64) clientv3.LeaseID { return clientv3.LeaseID(id) }

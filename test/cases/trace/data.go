@@ -12,7 +12,7 @@ import (
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 )
 
-// The fixture spans, transcribed by hand from shared/testdata/spans/*.json so that the wanted
+// The fixture spans, transcribed by hand from pkg/test/trace/testdata/spans/*.json so that the wanted
 // outputs of the cases do not depend on the code that writes the fixtures (data_test.go checks the
 // transcription against the files). Each span sits at base + its file's offset + index*500ms
 // (API.md §8.2): sw.json and zipkin.json at base, sw_mixed_traces.json and sw_updated.json at

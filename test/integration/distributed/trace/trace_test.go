@@ -97,6 +97,7 @@ func ensureWhole() {
 var _ = Describe("A cluster of two data nodes and a liaison", func() {
 	Context("through the liaison", func() {
 		casestrace.RegisterQueryCases(conn1, base)
+		casestrace.RegisterHTTPQueryCases(func() string { return cl.liaison.HTTPAddr }, base)
 	})
 
 	It("spreads the fixture data over both data nodes", func() {

@@ -17,4 +17,5 @@ import (
 
 var _ = Describe("Query the span fixtures", func() {
 	cases.RegisterQueryCases(func() *grpc.ClientConn { return sharedConn }, func() time.Time { return fixtureBase })
+	cases.RegisterHTTPQueryCases(func() string { return shared.HTTPAddr }, func() time.Time { return fixtureBase })
 })

@@ -173,6 +173,25 @@ var _ = Describe("Schema registry", Ordered, func() {
 		}
 	})
 
+	// bindNewRule creates a rule with the given tags in the group of the first fixture rule, to be
+	// deleted after the spec, and returns what binding it to the first fixture binding's trace answers.
+	bindNewRule := func(ctx context.Context, name string, tags ...string) error {
+		r := clone(fixtures.IndexRules[0])
+		r.Metadata.Name, r.Tags = name, tags
+		if _, err := reg.rules.Create(ctx, &databasev1.IndexRuleRegistryServiceCreateRequest{IndexRule: r}); err != nil {
+			return err
+		}
+		DeferCleanup(func(ctx SpecContext) {
+			_, err := reg.rules.Delete(ctx, &databasev1.IndexRuleRegistryServiceDeleteRequest{Metadata: r.GetMetadata()})
+			Expect(err).NotTo(HaveOccurred())
+		})
+		b := clone(fixtures.Bindings[0])
+		b.Metadata.Name, b.Rules = "bad-binding", []string{name}
+		b.Metadata.Group = r.GetMetadata().GetGroup()
+		_, err := reg.bindings.Create(ctx, &databasev1.IndexRuleBindingRegistryServiceCreateRequest{IndexRuleBinding: b})
+		return err
+	}
+
 	// Each entry changes a valid fixture into a bad one and names the code the registry answers.
 	DescribeTable("refuses bad input",
 		func(ctx SpecContext, want codes.Code, call func(ctx context.Context) error) {
@@ -250,20 +269,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 		}),
 		// The rule on its own is fine; binding it to sw, where its last tag is a STRING, is not.
 		Entry("a binding of a rule whose last tag is not INT or TIMESTAMP", codes.InvalidArgument, func(ctx context.Context) error {
-			r := clone(fixtures.IndexRules[0])
-			r.Metadata.Name, r.Tags = "by-endpoint", []string{"service_id", "endpoint_id"}
-			if _, err := reg.rules.Create(ctx, &databasev1.IndexRuleRegistryServiceCreateRequest{IndexRule: r}); err != nil {
-				return err
-			}
-			DeferCleanup(func(ctx SpecContext) {
-				_, err := reg.rules.Delete(ctx, &databasev1.IndexRuleRegistryServiceDeleteRequest{Metadata: r.GetMetadata()})
-				Expect(err).NotTo(HaveOccurred())
-			})
-			b := clone(fixtures.Bindings[0])
-			b.Metadata.Name, b.Rules = "bad-binding", []string{"by-endpoint"}
-			b.Metadata.Group = r.GetMetadata().GetGroup()
-			_, err := reg.bindings.Create(ctx, &databasev1.IndexRuleBindingRegistryServiceCreateRequest{IndexRuleBinding: b})
-			return err
+			return bindNewRule(ctx, "by-endpoint", "service_id", "endpoint_id")
 		}),
 		Entry("a binding that expires before it begins", codes.InvalidArgument, func(ctx context.Context) error {
 			b := clone(fixtures.Bindings[0])
@@ -279,20 +285,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 			return err
 		}),
 		Entry("a binding of a rule naming a tag the trace lacks", codes.InvalidArgument, func(ctx context.Context) error {
-			r := clone(fixtures.IndexRules[0])
-			r.Metadata.Name, r.Tags = "by-missing", []string{"no_such_tag", "duration"}
-			if _, err := reg.rules.Create(ctx, &databasev1.IndexRuleRegistryServiceCreateRequest{IndexRule: r}); err != nil {
-				return err
-			}
-			DeferCleanup(func(ctx SpecContext) {
-				_, err := reg.rules.Delete(ctx, &databasev1.IndexRuleRegistryServiceDeleteRequest{Metadata: r.GetMetadata()})
-				Expect(err).NotTo(HaveOccurred())
-			})
-			b := clone(fixtures.Bindings[0])
-			b.Metadata.Name, b.Rules = "bad-binding", []string{"by-missing"}
-			b.Metadata.Group = r.GetMetadata().GetGroup()
-			_, err := reg.bindings.Create(ctx, &databasev1.IndexRuleBindingRegistryServiceCreateRequest{IndexRuleBinding: b})
-			return err
+			return bindNewRule(ctx, "by-missing", "no_such_tag", "duration")
 		}),
 		Entry("List of index rules without a group", codes.InvalidArgument, func(ctx context.Context) error {
 			_, err := reg.rules.List(ctx, &databasev1.IndexRuleRegistryServiceListRequest{})
@@ -365,7 +358,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 
 	It("updates schemas and reads the change back", func(ctx SpecContext) {
 		// A group's retention.
-		g := clone(findGroup(current, "zipkinTrace"))
+		g := clone(find(current.Groups, "", "zipkinTrace"))
 		g.ResourceOpts.Ttl.Num = 9
 		_, err := reg.groups.Update(ctx, &databasev1.GroupRegistryServiceUpdateRequest{Group: g})
 		Expect(err).NotTo(HaveOccurred())
@@ -376,7 +369,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 			Metadata: &commonv1.Metadata{Group: "test-trace-group", Name: "sw"},
 		})
 		Expect(err).NotTo(HaveOccurred())
-		t := clone(findTrace(current, "test-trace-group", "sw"))
+		t := clone(find(current.Traces, "test-trace-group", "sw"))
 		t.Tags = append(t.Tags, &databasev1.TraceTagSpec{Name: "extra", Type: databasev1.TagType_TAG_TYPE_STRING})
 		upd, err := reg.traces.Update(ctx, &databasev1.TraceRegistryServiceUpdateRequest{Trace: t})
 		Expect(err).NotTo(HaveOccurred())
@@ -397,7 +390,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 			Metadata: &commonv1.Metadata{Group: "test-trace-group", Name: "duration"},
 		})
 		Expect(err).NotTo(HaveOccurred())
-		r := clone(findRule(current, "test-trace-group", "duration"))
+		r := clone(find(current.IndexRules, "test-trace-group", "duration"))
 		r.Tags = []string{"service_id", "duration"}
 		_, err = reg.rules.Update(ctx, &databasev1.IndexRuleRegistryServiceUpdateRequest{IndexRule: r})
 		Expect(err).NotTo(HaveOccurred())
@@ -407,7 +400,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 		Expect(ruleAfter.GetIndexRule().GetMetadata().GetId()).To(Equal(ruleBefore.GetIndexRule().GetMetadata().GetId()))
 
 		// A binding drops a rule.
-		b := clone(findBinding(current, "test-trace-updated", "sw-updated-index-rule-binding"))
+		b := clone(find(current.Bindings, "test-trace-updated", "sw-updated-index-rule-binding"))
 		b.Rules = []string{"timestamp"}
 		_, err = reg.bindings.Update(ctx, &databasev1.IndexRuleBindingRegistryServiceUpdateRequest{IndexRuleBinding: b})
 		Expect(err).NotTo(HaveOccurred())
@@ -418,7 +411,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 
 	It("refuses an update that breaks a bound index rule", func(ctx SpecContext) {
 		// duration is the sort tag of rules bound to sw: it cannot become a STRING.
-		t := clone(findTrace(current, "test-trace-group", "sw"))
+		t := clone(find(current.Traces, "test-trace-group", "sw"))
 		for _, tag := range t.Tags {
 			if tag.GetName() == "duration" {
 				tag.Type = databasev1.TagType_TAG_TYPE_STRING
@@ -435,21 +428,21 @@ var _ = Describe("Schema registry", Ordered, func() {
 	})
 
 	It("deletes schemas", func(ctx SpecContext) {
-		b := findBinding(current, "test-trace-group", "sw-index-rule-binding")
+		b := find(current.Bindings, "test-trace-group", "sw-index-rule-binding")
 		del, err := reg.bindings.Delete(ctx, &databasev1.IndexRuleBindingRegistryServiceDeleteRequest{Metadata: b.GetMetadata()})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(del.GetDeleted()).To(BeTrue())
 		_, err = reg.bindings.Get(ctx, &databasev1.IndexRuleBindingRegistryServiceGetRequest{Metadata: b.GetMetadata()})
 		Expect(status.Code(err)).To(Equal(codes.NotFound))
 
-		r := findRule(current, "test-trace-group", "duration")
+		r := find(current.IndexRules, "test-trace-group", "duration")
 		delRule, err := reg.rules.Delete(ctx, &databasev1.IndexRuleRegistryServiceDeleteRequest{Metadata: r.GetMetadata()})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(delRule.GetDeleted()).To(BeTrue())
 		_, err = reg.rules.Get(ctx, &databasev1.IndexRuleRegistryServiceGetRequest{Metadata: r.GetMetadata()})
 		Expect(status.Code(err)).To(Equal(codes.NotFound))
 
-		t := findTrace(current, "test-trace-group", "sw")
+		t := find(current.Traces, "test-trace-group", "sw")
 		delTrace, err := reg.traces.Delete(ctx, &databasev1.TraceRegistryServiceDeleteRequest{Metadata: t.GetMetadata()})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(delTrace.GetDeleted()).To(BeTrue())
@@ -475,9 +468,9 @@ var _ = Describe("Schema registry", Ordered, func() {
 
 		// What was not deleted is still there.
 		reg.expectStored(ctx, &helpers.Schemas{
-			Groups:   []*commonv1.Group{findGroup(current, "test-trace-group"), findGroup(current, "test-trace-updated")},
-			Traces:   []*databasev1.Trace{findTrace(current, "test-trace-updated", "sw")},
-			Bindings: []*databasev1.IndexRuleBinding{findBinding(current, "test-trace-updated", "sw-updated-index-rule-binding")},
+			Groups:   []*commonv1.Group{find(current.Groups, "", "test-trace-group"), find(current.Groups, "", "test-trace-updated")},
+			Traces:   []*databasev1.Trace{find(current.Traces, "test-trace-updated", "sw")},
+			Bindings: []*databasev1.IndexRuleBinding{find(current.Bindings, "test-trace-updated", "sw-updated-index-rule-binding")},
 		})
 	})
 
@@ -492,44 +485,17 @@ var _ = Describe("Schema registry", Ordered, func() {
 	})
 })
 
-func findGroup(s *helpers.Schemas, name string) *commonv1.Group {
-	for _, g := range s.Groups {
-		if g.GetMetadata().GetName() == name {
-			return g
+// find returns the resource of all with the group and name (groups have no group: ""), failing
+// the spec when there is none.
+func find[T interface{ GetMetadata() *commonv1.Metadata }](all []T, group, name string) T {
+	for _, x := range all {
+		if x.GetMetadata().GetGroup() == group && x.GetMetadata().GetName() == name {
+			return x
 		}
 	}
-	Fail("no group " + name)
-	return nil
-}
-
-func findTrace(s *helpers.Schemas, group, name string) *databasev1.Trace {
-	for _, t := range s.Traces {
-		if t.GetMetadata().GetGroup() == group && t.GetMetadata().GetName() == name {
-			return t
-		}
-	}
-	Fail("no trace " + group + "/" + name)
-	return nil
-}
-
-func findRule(s *helpers.Schemas, group, name string) *databasev1.IndexRule {
-	for _, r := range s.IndexRules {
-		if r.GetMetadata().GetGroup() == group && r.GetMetadata().GetName() == name {
-			return r
-		}
-	}
-	Fail("no index rule " + group + "/" + name)
-	return nil
-}
-
-func findBinding(s *helpers.Schemas, group, name string) *databasev1.IndexRuleBinding {
-	for _, b := range s.Bindings {
-		if b.GetMetadata().GetGroup() == group && b.GetMetadata().GetName() == name {
-			return b
-		}
-	}
-	Fail("no binding " + group + "/" + name)
-	return nil
+	Fail("no resource " + group + "/" + name)
+	var none T
+	return none
 }
 
 // replace swaps the resource with m's group and name for m.

@@ -57,7 +57,7 @@ type options struct {
 func parseFlags() *options {
 	o := &options{}
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:17912", "gRPC address of the server")
-	flag.StringVar(&o.testdata, "testdata", defaultTestdata(), "directory holding schema/{groups,traces,index_rules,index_rule_bindings}")
+	flag.StringVar(&o.testdata, "testdata", "", "directory holding schema/{groups,traces,index_rules,index_rule_bindings}; empty uses the fixtures of pkg/test/trace built into the bench")
 	flag.StringVar(&o.group, "group", "", "write to this group instead of the one in the schema files (useful against a server that already holds bench data)")
 	flag.BoolVar(&o.createSchema, "create-schema", true, "create the group, trace, index rules and binding (AlreadyExists is ignored)")
 	flag.IntVar(&o.traces, "traces", 20000, "number of traces")

@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -25,43 +24,8 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	tracetest "github.com/apache/skywalking-banyandb/pkg/test/trace"
 )
-
-const modulePath = "github.com/apache/skywalking-banyandb"
-
-// defaultTestdata is ../shared/testdata relative to the repository root, found by walking up from
-// the working directory to the go.mod of this module; without one, relative to the working dir.
-func defaultTestdata() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return filepath.Join("..", "shared", "testdata")
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if isModuleRoot(d) {
-			return filepath.Join(filepath.Dir(d), "shared", "testdata")
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	return filepath.Join(dir, "..", "shared", "testdata")
-}
-
-func isModuleRoot(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "module ") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "module")) == modulePath
-		}
-	}
-	return false
-}
 
 // benchSchema is the schema the workload writes to.
 type benchSchema struct {
@@ -72,28 +36,43 @@ type benchSchema struct {
 	metadata *commonv1.Metadata // group + trace name, as written in every request
 }
 
-// loadSchema reads the sw schema from testdata/schema; a non-empty group renames its group.
+// loadSchema reads the sw schema from <testdata>/schema, or from the fixtures of pkg/test/trace
+// when testdata is empty; a non-empty group renames its group.
 func loadSchema(testdata, group string) (*benchSchema, error) {
-	dir := filepath.Join(testdata, "schema")
+	read := tracetest.ReadFile
+	if testdata != "" {
+		read = func(rel string) ([]byte, error) { return os.ReadFile(filepath.Join(testdata, filepath.FromSlash(rel))) }
+	}
+	loadJSON := func(rel string, m proto.Message) error {
+		b, err := read(rel)
+		if err != nil {
+			return err
+		}
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		return nil
+	}
+	const dir = "schema"
 	s := &benchSchema{
 		group:   &commonv1.Group{},
 		trace:   &databasev1.Trace{},
 		binding: &databasev1.IndexRuleBinding{},
 	}
-	if err := loadJSON(filepath.Join(dir, "groups", "test-trace-group.json"), s.group); err != nil {
+	if err := loadJSON(dir+"/groups/test-trace-group.json", s.group); err != nil {
 		return nil, err
 	}
-	if err := loadJSON(filepath.Join(dir, "traces", "sw.json"), s.trace); err != nil {
+	if err := loadJSON(dir+"/traces/sw.json", s.trace); err != nil {
 		return nil, err
 	}
 	for _, name := range []string{"duration.json", "timestamp.json"} {
 		r := &databasev1.IndexRule{}
-		if err := loadJSON(filepath.Join(dir, "index_rules", name), r); err != nil {
+		if err := loadJSON(dir+"/index_rules/"+name, r); err != nil {
 			return nil, err
 		}
 		s.rules = append(s.rules, r)
 	}
-	if err := loadJSON(filepath.Join(dir, "index_rule_bindings", "sw.json"), s.binding); err != nil {
+	if err := loadJSON(dir+"/index_rule_bindings/sw.json", s.binding); err != nil {
 		return nil, err
 	}
 	if group != "" {
@@ -114,17 +93,6 @@ func loadSchema(testdata, group string) (*benchSchema, error) {
 	}
 	s.metadata = &commonv1.Metadata{Group: s.trace.GetMetadata().GetGroup(), Name: s.trace.GetMetadata().GetName()}
 	return s, nil
-}
-
-func loadJSON(path string, m proto.Message) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 // tagNames are the tag names of the trace schema, in schema order.

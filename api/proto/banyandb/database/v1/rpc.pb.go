@@ -14,6 +14,7 @@ package v1
 
 import (
 	v1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -2208,7 +2209,7 @@ var File_banyandb_database_v1_rpc_proto protoreflect.FileDescriptor
 
 const file_banyandb_database_v1_rpc_proto_rawDesc = "" +
 	"\n" +
-	"\x1ebanyandb/database/v1/rpc.proto\x12\x14banyandb.database.v1\x1a\x1fbanyandb/common/v1/common.proto\x1a!banyandb/database/v1/schema.proto\"T\n" +
+	"\x1ebanyandb/database/v1/rpc.proto\x12\x14banyandb.database.v1\x1a\x1fbanyandb/common/v1/common.proto\x1a!banyandb/database/v1/schema.proto\x1a\x1cgoogle/api/annotations.proto\"T\n" +
 	"!GroupRegistryServiceCreateRequest\x12/\n" +
 	"\x05group\x18\x01 \x01(\v2\x19.banyandb.common.v1.GroupR\x05group\"G\n" +
 	"\"GroupRegistryServiceCreateResponse\x12!\n" +
@@ -2319,34 +2320,34 @@ const file_banyandb_database_v1_rpc_proto_rawDesc = "" +
 	"\bmetadata\x18\x01 \x01(\v2\x1c.banyandb.common.v1.MetadataR\bmetadata\"\x80\x01\n" +
 	",IndexRuleBindingRegistryServiceExistResponse\x12\x1b\n" +
 	"\thas_group\x18\x01 \x01(\bR\bhasGroup\x123\n" +
-	"\x16has_index_rule_binding\x18\x02 \x01(\bR\x13hasIndexRuleBinding2\xf2\x05\n" +
-	"\x14GroupRegistryService\x12{\n" +
-	"\x06Create\x127.banyandb.database.v1.GroupRegistryServiceCreateRequest\x1a8.banyandb.database.v1.GroupRegistryServiceCreateResponse\x12{\n" +
-	"\x06Update\x127.banyandb.database.v1.GroupRegistryServiceUpdateRequest\x1a8.banyandb.database.v1.GroupRegistryServiceUpdateResponse\x12{\n" +
-	"\x06Delete\x127.banyandb.database.v1.GroupRegistryServiceDeleteRequest\x1a8.banyandb.database.v1.GroupRegistryServiceDeleteResponse\x12r\n" +
-	"\x03Get\x124.banyandb.database.v1.GroupRegistryServiceGetRequest\x1a5.banyandb.database.v1.GroupRegistryServiceGetResponse\x12u\n" +
-	"\x04List\x125.banyandb.database.v1.GroupRegistryServiceListRequest\x1a6.banyandb.database.v1.GroupRegistryServiceListResponse\x12x\n" +
-	"\x05Exist\x126.banyandb.database.v1.GroupRegistryServiceExistRequest\x1a7.banyandb.database.v1.GroupRegistryServiceExistResponse2\xf2\x05\n" +
-	"\x14TraceRegistryService\x12{\n" +
-	"\x06Create\x127.banyandb.database.v1.TraceRegistryServiceCreateRequest\x1a8.banyandb.database.v1.TraceRegistryServiceCreateResponse\x12{\n" +
-	"\x06Update\x127.banyandb.database.v1.TraceRegistryServiceUpdateRequest\x1a8.banyandb.database.v1.TraceRegistryServiceUpdateResponse\x12{\n" +
-	"\x06Delete\x127.banyandb.database.v1.TraceRegistryServiceDeleteRequest\x1a8.banyandb.database.v1.TraceRegistryServiceDeleteResponse\x12r\n" +
-	"\x03Get\x124.banyandb.database.v1.TraceRegistryServiceGetRequest\x1a5.banyandb.database.v1.TraceRegistryServiceGetResponse\x12u\n" +
-	"\x04List\x125.banyandb.database.v1.TraceRegistryServiceListRequest\x1a6.banyandb.database.v1.TraceRegistryServiceListResponse\x12x\n" +
-	"\x05Exist\x126.banyandb.database.v1.TraceRegistryServiceExistRequest\x1a7.banyandb.database.v1.TraceRegistryServiceExistResponse2\xaa\x06\n" +
-	"\x18IndexRuleRegistryService\x12\x83\x01\n" +
-	"\x06Create\x12;.banyandb.database.v1.IndexRuleRegistryServiceCreateRequest\x1a<.banyandb.database.v1.IndexRuleRegistryServiceCreateResponse\x12\x83\x01\n" +
-	"\x06Update\x12;.banyandb.database.v1.IndexRuleRegistryServiceUpdateRequest\x1a<.banyandb.database.v1.IndexRuleRegistryServiceUpdateResponse\x12\x83\x01\n" +
-	"\x06Delete\x12;.banyandb.database.v1.IndexRuleRegistryServiceDeleteRequest\x1a<.banyandb.database.v1.IndexRuleRegistryServiceDeleteResponse\x12z\n" +
-	"\x03Get\x128.banyandb.database.v1.IndexRuleRegistryServiceGetRequest\x1a9.banyandb.database.v1.IndexRuleRegistryServiceGetResponse\x12}\n" +
-	"\x04List\x129.banyandb.database.v1.IndexRuleRegistryServiceListRequest\x1a:.banyandb.database.v1.IndexRuleRegistryServiceListResponse\x12\x80\x01\n" +
-	"\x05Exist\x12:.banyandb.database.v1.IndexRuleRegistryServiceExistRequest\x1a;.banyandb.database.v1.IndexRuleRegistryServiceExistResponse2\x87\a\n" +
-	"\x1fIndexRuleBindingRegistryService\x12\x91\x01\n" +
-	"\x06Create\x12B.banyandb.database.v1.IndexRuleBindingRegistryServiceCreateRequest\x1aC.banyandb.database.v1.IndexRuleBindingRegistryServiceCreateResponse\x12\x91\x01\n" +
-	"\x06Update\x12B.banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateRequest\x1aC.banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateResponse\x12\x91\x01\n" +
-	"\x06Delete\x12B.banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteRequest\x1aC.banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteResponse\x12\x88\x01\n" +
-	"\x03Get\x12?.banyandb.database.v1.IndexRuleBindingRegistryServiceGetRequest\x1a@.banyandb.database.v1.IndexRuleBindingRegistryServiceGetResponse\x12\x8b\x01\n" +
-	"\x04List\x12@.banyandb.database.v1.IndexRuleBindingRegistryServiceListRequest\x1aA.banyandb.database.v1.IndexRuleBindingRegistryServiceListResponse\x12\x8e\x01\n" +
+	"\x16has_index_rule_binding\x18\x02 \x01(\bR\x13hasIndexRuleBinding2\xab\a\n" +
+	"\x14GroupRegistryService\x12\x98\x01\n" +
+	"\x06Create\x127.banyandb.database.v1.GroupRegistryServiceCreateRequest\x1a8.banyandb.database.v1.GroupRegistryServiceCreateResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/group/schema\x12\xae\x01\n" +
+	"\x06Update\x127.banyandb.database.v1.GroupRegistryServiceUpdateRequest\x1a8.banyandb.database.v1.GroupRegistryServiceUpdateResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\x1a&/v1/group/schema/{group.metadata.name}\x12\x9d\x01\n" +
+	"\x06Delete\x127.banyandb.database.v1.GroupRegistryServiceDeleteRequest\x1a8.banyandb.database.v1.GroupRegistryServiceDeleteResponse\" \x82\xd3\xe4\x93\x02\x1a*\x18/v1/group/schema/{group}\x12\x94\x01\n" +
+	"\x03Get\x124.banyandb.database.v1.GroupRegistryServiceGetRequest\x1a5.banyandb.database.v1.GroupRegistryServiceGetResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/group/schema/{group}\x12\x95\x01\n" +
+	"\x04List\x125.banyandb.database.v1.GroupRegistryServiceListRequest\x1a6.banyandb.database.v1.GroupRegistryServiceListResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/group/schema/lists\x12x\n" +
+	"\x05Exist\x126.banyandb.database.v1.GroupRegistryServiceExistRequest\x1a7.banyandb.database.v1.GroupRegistryServiceExistResponse2\xfc\a\n" +
+	"\x14TraceRegistryService\x12\x98\x01\n" +
+	"\x06Create\x127.banyandb.database.v1.TraceRegistryServiceCreateRequest\x1a8.banyandb.database.v1.TraceRegistryServiceCreateResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/trace/schema\x12\xc5\x01\n" +
+	"\x06Update\x127.banyandb.database.v1.TraceRegistryServiceUpdateRequest\x1a8.banyandb.database.v1.TraceRegistryServiceUpdateResponse\"H\x82\xd3\xe4\x93\x02B:\x01*\x1a=/v1/trace/schema/{trace.metadata.group}/{trace.metadata.name}\x12\xb6\x01\n" +
+	"\x06Delete\x127.banyandb.database.v1.TraceRegistryServiceDeleteRequest\x1a8.banyandb.database.v1.TraceRegistryServiceDeleteResponse\"9\x82\xd3\xe4\x93\x023*1/v1/trace/schema/{metadata.group}/{metadata.name}\x12\xad\x01\n" +
+	"\x03Get\x124.banyandb.database.v1.TraceRegistryServiceGetRequest\x1a5.banyandb.database.v1.TraceRegistryServiceGetResponse\"9\x82\xd3\xe4\x93\x023\x121/v1/trace/schema/{metadata.group}/{metadata.name}\x12\x9d\x01\n" +
+	"\x04List\x125.banyandb.database.v1.TraceRegistryServiceListRequest\x1a6.banyandb.database.v1.TraceRegistryServiceListResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/trace/schema/lists/{group}\x12x\n" +
+	"\x05Exist\x126.banyandb.database.v1.TraceRegistryServiceExistRequest\x1a7.banyandb.database.v1.TraceRegistryServiceExistResponse2\xd4\b\n" +
+	"\x18IndexRuleRegistryService\x12\xa5\x01\n" +
+	"\x06Create\x12;.banyandb.database.v1.IndexRuleRegistryServiceCreateRequest\x1a<.banyandb.database.v1.IndexRuleRegistryServiceCreateResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/index-rule/schema\x12\xdc\x01\n" +
+	"\x06Update\x12;.banyandb.database.v1.IndexRuleRegistryServiceUpdateRequest\x1a<.banyandb.database.v1.IndexRuleRegistryServiceUpdateResponse\"W\x82\xd3\xe4\x93\x02Q:\x01*\x1aL/v1/index-rule/schema/{index_rule.metadata.group}/{index_rule.metadata.name}\x12\xc3\x01\n" +
+	"\x06Delete\x12;.banyandb.database.v1.IndexRuleRegistryServiceDeleteRequest\x1a<.banyandb.database.v1.IndexRuleRegistryServiceDeleteResponse\">\x82\xd3\xe4\x93\x028*6/v1/index-rule/schema/{metadata.group}/{metadata.name}\x12\xba\x01\n" +
+	"\x03Get\x128.banyandb.database.v1.IndexRuleRegistryServiceGetRequest\x1a9.banyandb.database.v1.IndexRuleRegistryServiceGetResponse\">\x82\xd3\xe4\x93\x028\x126/v1/index-rule/schema/{metadata.group}/{metadata.name}\x12\xaa\x01\n" +
+	"\x04List\x129.banyandb.database.v1.IndexRuleRegistryServiceListRequest\x1a:.banyandb.database.v1.IndexRuleRegistryServiceListResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/index-rule/schema/lists/{group}\x12\x80\x01\n" +
+	"\x05Exist\x12:.banyandb.database.v1.IndexRuleRegistryServiceExistRequest\x1a;.banyandb.database.v1.IndexRuleRegistryServiceExistResponse2\xe7\t\n" +
+	"\x1fIndexRuleBindingRegistryService\x12\xbb\x01\n" +
+	"\x06Create\x12B.banyandb.database.v1.IndexRuleBindingRegistryServiceCreateRequest\x1aC.banyandb.database.v1.IndexRuleBindingRegistryServiceCreateResponse\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/index-rule-binding/schema\x12\x82\x02\n" +
+	"\x06Update\x12B.banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateRequest\x1aC.banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateResponse\"o\x82\xd3\xe4\x93\x02i:\x01*\x1ad/v1/index-rule-binding/schema/{index_rule_binding.metadata.group}/{index_rule_binding.metadata.name}\x12\xd9\x01\n" +
+	"\x06Delete\x12B.banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteRequest\x1aC.banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteResponse\"F\x82\xd3\xe4\x93\x02@*>/v1/index-rule-binding/schema/{metadata.group}/{metadata.name}\x12\xd0\x01\n" +
+	"\x03Get\x12?.banyandb.database.v1.IndexRuleBindingRegistryServiceGetRequest\x1a@.banyandb.database.v1.IndexRuleBindingRegistryServiceGetResponse\"F\x82\xd3\xe4\x93\x02@\x12>/v1/index-rule-binding/schema/{metadata.group}/{metadata.name}\x12\xc0\x01\n" +
+	"\x04List\x12@.banyandb.database.v1.IndexRuleBindingRegistryServiceListRequest\x1aA.banyandb.database.v1.IndexRuleBindingRegistryServiceListResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/index-rule-binding/schema/lists/{group}\x12\x8e\x01\n" +
 	"\x05Exist\x12A.banyandb.database.v1.IndexRuleBindingRegistryServiceExistRequest\x1aB.banyandb.database.v1.IndexRuleBindingRegistryServiceExistResponseBr\n" +
 	"*org.apache.skywalking.banyandb.database.v1ZDgithub.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1b\x06proto3"
 
