@@ -19,7 +19,6 @@ import (
 
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 )
 
 func TestSnapshotIsAReadableCopyAndOldOnesArePruned(t *testing.T) {
@@ -94,7 +93,7 @@ func TestQueryBeyondTheMemoryBudgetIsResourceExhausted(t *testing.T) {
 	}
 	e.mustWrite(requests(spans)...)
 	tr := e.trace("test-trace-group", "sw")
-	_, err := tr.Query(context.Background(), model.TraceQueryOptions{
+	_, err := tr.Query(context.Background(), QueryOptions{
 		Name: "sw", TimeRange: timeRange(today, today.Add(24*time.Hour)), Criteria: cond("trace_id", opEQ, str("big")), MaxTraces: 10,
 	})
 	if !errors.Is(err, protector.ErrMemoryExceeded) {

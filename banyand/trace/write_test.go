@@ -16,9 +16,8 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/bus"
+	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/pkg/fs"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 )
 
 func TestWriteStatusesPerSpan(t *testing.T) {
@@ -58,7 +57,7 @@ func TestWriteStatusesPerSpan(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tt.name, statuses[i], tt.want)
 		}
 	}
-	res := e.query(e.trace("test-trace-group", "sw"), model.TraceQueryOptions{TimeRange: fullRange(),
+	res := e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
 		OrderBy: orderBy("duration", modelv1.Sort_SORT_ASC), MaxTraces: 10})
 	if got := ids(res); !reflect.DeepEqual(got, []string{"good", "good2"}) {
 		t.Fatalf("stored traces = %v, want the two good ones", got)
@@ -66,16 +65,12 @@ func TestWriteStatusesPerSpan(t *testing.T) {
 
 	// The same span twice is stored twice (no dedup by span id).
 	e.mustWrite(good.request())
-	res = e.query(e.trace("test-trace-group", "sw"), model.TraceQueryOptions{TimeRange: fullRange(),
+	res = e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
 		Criteria: cond("trace_id", opEQ, str("good")), MaxTraces: 10})
-	if len(res.Traces) != 1 || len(res.Traces[0].Spans) != 2 {
-		t.Fatalf("a span written twice: %v", res.Traces)
+	if len(res) != 1 || len(res[0].Spans) != 2 {
+		t.Fatalf("a span written twice: %v", res)
 	}
 
-	// Anything but a batch of write requests is refused.
-	if _, err := e.pipeline.Publish(context.Background(), bus.TopicTraceWrite, localNodeName, good.request()); err == nil {
-		t.Fatal("a single request instead of a batch was accepted")
-	}
 	// An empty batch has nothing to answer.
 	if st := e.write(); len(st) != 0 {
 		t.Fatalf("an empty batch got %v", st)
@@ -89,14 +84,13 @@ func TestWriteWaitsForASchemaOnItsWay(t *testing.T) {
 	span := swSpan{traceID: "early", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 1}
 	done := make(chan []modelv1.Status, 1)
 	go func() {
-		reply, err := e.pipeline.Publish(context.Background(), bus.TopicTraceWrite, localNodeName,
-			[]*tracev1.InternalWriteRequest{span.request()})
+		st, err := e.s.WriteSpans(context.Background(), []queue.Span{{Request: span.request().GetRequest()}})
 		if err != nil {
-			t.Errorf("publish: %v", err)
+			t.Errorf("write: %v", err)
 			done <- nil
 			return
 		}
-		done <- reply.([]modelv1.Status)
+		done <- st
 	}()
 	select {
 	case st := <-done:
@@ -129,12 +123,12 @@ func TestWrittenSpansSurviveARestart(t *testing.T) {
 	e.svc.GracefulStop()
 
 	again := newEnvAt(t, root).withSW()
-	res := again.query(again.trace("test-trace-group", "sw"), model.TraceQueryOptions{TimeRange: fullRange(),
+	res := again.query(again.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
 		OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC), MaxTraces: 10, TagProjection: []string{"endpoint_id"}})
 	if got := ids(res); !reflect.DeepEqual(got, []string{"t1", "t2"}) {
 		t.Fatalf("after a restart: %v, want [t1 t2]", got)
 	}
-	if got := resultPayloads(res.Traces[0]); !reflect.DeepEqual(got, []string{"t1/a", "t1/b"}) {
+	if got := resultPayloads(res[0]); !reflect.DeepEqual(got, []string{"t1/a", "t1/b"}) {
 		t.Fatalf("t1's spans after a restart: %v", got)
 	}
 }
@@ -162,9 +156,9 @@ func TestWriteRefusesWhenTheDiskIsFull(t *testing.T) {
 	if len(segs) != 0 {
 		t.Fatalf("a refused write created segments %v", segs)
 	}
-	res := e.query(e.trace("test-trace-group", "sw"), model.TraceQueryOptions{TimeRange: fullRange(),
+	res := e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
 		Criteria: cond("trace_id", opEQ, str("t")), MaxTraces: 1})
-	if len(res.Traces) != 0 {
+	if len(res) != 0 {
 		t.Fatal("a span refused for a full disk was stored")
 	}
 }
@@ -211,5 +205,36 @@ func TestAWriteBatchWaitsForAMissingSchemaOnce(t *testing.T) {
 	if _, ok := e2.s.schemaRepo.traceForWrite(context.Background(), &commonv1.Metadata{Group: "test-trace-group", Name: "sw"},
 		time.Minute, map[string]bool{}); !ok {
 		t.Fatal("the schema that appeared was not found")
+	}
+}
+
+func TestWriteTrustsSpansOfItsOwnSchemaRevision(t *testing.T) {
+	e := newEnv(t).withSW()
+	_, today := days()
+	rev := e.trace("test-trace-group", "sw").revision()
+	tagged := swSpan{traceID: "from-tags", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 5}
+	// Parsed by a front door of the same revision: the parsed values are used as given.
+	trusted := queue.Span{Request: tagged.request().GetRequest(), TraceID: "parsed", SpanID: "s", Timestamp: tagged.at, Revision: rev,
+		Shard: shardOf("parsed", 2)}
+	// Sent by a liaison of the same revision, not parsed: read where the schema puts the values.
+	sameRev := swSpan{traceID: "same-rev", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 6}
+	// Validated against another revision: checked again, and a malformed one is refused.
+	malformed := queue.Span{Request: internalRequest("test-trace-group", "sw", []byte("x"), i64(1)).GetRequest(), Revision: rev + 100}
+	st, err := e.s.WriteSpans(context.Background(), []queue.Span{
+		trusted,
+		{Request: sameRev.request().GetRequest(), Revision: rev, Shard: shardOf("same-rev", 2)},
+		malformed,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []modelv1.Status{modelv1.Status_STATUS_SUCCEED, modelv1.Status_STATUS_SUCCEED, modelv1.Status_STATUS_INVALID_TIMESTAMP}
+	if !reflect.DeepEqual(st, want) {
+		t.Fatalf("statuses %v, want %v", st, want)
+	}
+	res := e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
+		OrderBy: orderBy("duration", modelv1.Sort_SORT_ASC), MaxTraces: 10})
+	if got := ids(res); !reflect.DeepEqual(got, []string{"parsed", "same-rev"}) {
+		t.Fatalf("stored traces = %v, want the parsed trace id and the one read from the tags", got)
 	}
 }

@@ -19,7 +19,6 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
@@ -112,28 +111,6 @@ type nodeWatcher struct {
 	nodes    map[string]*databasev1.Node
 	selStr   string
 	mu       sync.Mutex
-}
-
-var _ grpc.NodeRegistry = (*nodeWatcher)(nil)
-
-// Locate answers which live data node holds a shard of a group: the node the write path routes
-// that shard to.
-func (w *nodeWatcher) Locate(group, name string, shardID uint32) (*databasev1.Node, error) {
-	g, err := w.md.GroupRegistry().GetGroup(context.Background(), group)
-	if err != nil {
-		return nil, errors.Wrapf(err, "locate shard %d of %s/%s", shardID, group, name)
-	}
-	picked, err := w.selector.Pick(group, name, shardID, g.GetResourceOpts().GetShardNum())
-	if err != nil {
-		return nil, errors.Wrapf(grpc.ErrNoNode, "shard %d of %s/%s: %v", shardID, group, name, err)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n, ok := w.nodes[picked]
-	if !ok {
-		return nil, errors.Wrapf(grpc.ErrNoNode, "shard %d of %s/%s: node %s left", shardID, group, name, picked)
-	}
-	return n, nil
 }
 
 func newNodeWatcher(md metadata.Repo, selector node.Selector, client queue.GRPCClient) *nodeWatcher {

@@ -18,7 +18,6 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
@@ -28,7 +27,7 @@ var ErrResourceNotLoaded = errors.New("schema: resource is not loaded")
 // Watcher is the part of the metadata store a repository follows.
 type Watcher interface {
 	// RegisterHandler subscribes a handler to the kinds it names, replaying what exists first.
-	RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler)
+	RegisterHandler(name string, kinds []Kind, h EventHandler)
 }
 
 // Repository holds the open groups and resources of one catalog, kept in step with the metadata store.
@@ -125,7 +124,7 @@ func newRepository(watcher Watcher, catalog commonv1.Catalog, supplier ResourceS
 
 func (r *repository) Watch() {
 	r.watcher.RegisterHandler("schema-repo-"+r.catalog.String(),
-		[]schema.Kind{schema.KindGroup, schema.KindIndexRule, schema.KindIndexRuleBinding, schema.KindTrace}, r)
+		[]Kind{KindGroup, KindIndexRule, KindIndexRuleBinding, KindTrace}, r)
 }
 
 func (r *repository) LoadGroup(name string) (Group, bool) {
@@ -200,7 +199,7 @@ func (r *repository) Close() {
 }
 
 // OnAddOrUpdate applies a created or changed resource.
-func (r *repository) OnAddOrUpdate(m schema.Metadata) {
+func (r *repository) OnAddOrUpdate(m Metadata) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.mu.closed {
@@ -233,7 +232,7 @@ func (r *repository) OnAddOrUpdate(m schema.Metadata) {
 }
 
 // OnDelete applies a deleted resource.
-func (r *repository) OnDelete(m schema.Metadata) {
+func (r *repository) OnDelete(m Metadata) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.mu.closed {

@@ -22,7 +22,6 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
@@ -99,12 +98,12 @@ func clone[T proto.Message](m T) T { return proto.Clone(m).(T) }
 // fakeWatcher records the handler a repository registers.
 type fakeWatcher struct {
 	name  string
-	kinds []schema.Kind
-	h     schema.EventHandler
+	kinds []Kind
+	h     EventHandler
 	calls int
 }
 
-func (w *fakeWatcher) RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler) {
+func (w *fakeWatcher) RegisterHandler(name string, kinds []Kind, h EventHandler) {
 	w.name, w.kinds, w.h = name, kinds, h
 	w.calls++
 }
@@ -114,7 +113,7 @@ func (w *fakeWatcher) add(t *testing.T, spec proto.Message) {
 	if w.h == nil {
 		t.Fatal("no handler registered")
 	}
-	w.h.OnAddOrUpdate(schema.Metadata{Kind: kindOf(spec), Spec: spec})
+	w.h.OnAddOrUpdate(Metadata{Kind: kindOf(spec), Spec: spec})
 }
 
 func (w *fakeWatcher) del(t *testing.T, spec proto.Message) {
@@ -122,19 +121,19 @@ func (w *fakeWatcher) del(t *testing.T, spec proto.Message) {
 	if w.h == nil {
 		t.Fatal("no handler registered")
 	}
-	w.h.OnDelete(schema.Metadata{Kind: kindOf(spec), Spec: spec})
+	w.h.OnDelete(Metadata{Kind: kindOf(spec), Spec: spec})
 }
 
-func kindOf(spec proto.Message) schema.Kind {
+func kindOf(spec proto.Message) Kind {
 	switch spec.(type) {
 	case *commonv1.Group:
-		return schema.KindGroup
+		return KindGroup
 	case *databasev1.Trace:
-		return schema.KindTrace
+		return KindTrace
 	case *databasev1.IndexRule:
-		return schema.KindIndexRule
+		return KindIndexRule
 	case *databasev1.IndexRuleBinding:
-		return schema.KindIndexRuleBinding
+		return KindIndexRuleBinding
 	}
 	return 0
 }
@@ -229,10 +228,6 @@ func (s *fakeSupplier) OpenResource(spec Resource) (IndexListener, error) {
 	return l, nil
 }
 
-func (s *fakeSupplier) ResourceSchema(*commonv1.Metadata) (ResourceSchema, error) {
-	return nil, errors.New("not used")
-}
-
 func (s *fakeSupplier) OpenDB(g *commonv1.Group) (DB, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -268,10 +263,6 @@ type resourceOnlySupplier struct{ inner *fakeSupplier }
 
 func (s resourceOnlySupplier) OpenResource(spec Resource) (IndexListener, error) {
 	return s.inner.OpenResource(spec)
-}
-
-func (s resourceOnlySupplier) ResourceSchema(md *commonv1.Metadata) (ResourceSchema, error) {
-	return s.inner.ResourceSchema(md)
 }
 
 func newTestRepo(t *testing.T, portable bool) (Repository, *fakeWatcher, *fakeSupplier) {
@@ -323,10 +314,10 @@ func TestWatchRegistersTheRepositoryForEverySchemaKind(t *testing.T) {
 	if w.name == "" {
 		t.Error("the handler has no name")
 	}
-	want := map[schema.Kind]bool{
-		schema.KindGroup: true, schema.KindTrace: true, schema.KindIndexRule: true, schema.KindIndexRuleBinding: true,
+	want := map[Kind]bool{
+		KindGroup: true, KindTrace: true, KindIndexRule: true, KindIndexRuleBinding: true,
 	}
-	got := map[schema.Kind]bool{}
+	got := map[Kind]bool{}
 	for _, k := range w.kinds {
 		got[k] = true
 	}

@@ -66,8 +66,6 @@ type IndexListener interface {
 type ResourceSupplier interface {
 	// OpenResource opens a resource and returns the listener of its index rule changes.
 	OpenResource(spec Resource) (IndexListener, error)
-	// ResourceSchema fetches the schema of a resource from the metadata store.
-	ResourceSchema(md *commonv1.Metadata) (ResourceSchema, error)
 }
 
 // DBSupplier opens the database of a group. Only nodes that hold data have one: a liaison

@@ -110,7 +110,6 @@ func (s *segment[T]) Table(shard ShardID) (T, error) {
 	return t, nil
 }
 
-// Tables returns the open tables in shard order.
 // OpenedTable returns the table of shard if it is open (every shard present on disk is), without
 // creating it: readers use it so that a query never creates empty tables.
 func (s *segment[T]) OpenedTable(shard ShardID) (T, bool) {
