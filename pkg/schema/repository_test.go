@@ -145,9 +145,12 @@ type fakeDB struct {
 	closed  int
 	dropped int
 	updates []*commonv1.Group
+	// onDisk runs inside Close and Drop, as the disk work of a real database would.
+	onDisk func()
 }
 
 func (d *fakeDB) Close() error {
+	d.disk()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closed++
@@ -155,10 +158,20 @@ func (d *fakeDB) Close() error {
 }
 
 func (d *fakeDB) Drop() error {
+	d.disk()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.dropped++
 	return nil
+}
+
+func (d *fakeDB) disk() {
+	d.mu.Lock()
+	f := d.onDisk
+	d.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 func (d *fakeDB) UpdateOptions(g *commonv1.Group) error {
@@ -210,6 +223,8 @@ type fakeSupplier struct {
 	dbs        []*fakeDB
 	failOpenDB map[string]bool
 	failOpen   map[string]bool
+	// onOpenDB runs inside OpenDB, as the disk work of opening a database would.
+	onOpenDB func()
 }
 
 func newFakeSupplier() *fakeSupplier {
@@ -229,6 +244,12 @@ func (s *fakeSupplier) OpenResource(spec Resource) (IndexListener, error) {
 }
 
 func (s *fakeSupplier) OpenDB(g *commonv1.Group) (DB, error) {
+	s.mu.Lock()
+	hook := s.onOpenDB
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := g.GetMetadata().GetName()
@@ -956,5 +977,45 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The disk work of opening, dropping and closing a group's database runs outside the repository's
+// lock: readers called from inside that work (as the writes and queries of other groups would
+// arrive meanwhile) get their answers instead of waiting behind it (a lock held there would
+// deadlock this test).
+func TestDiskWorkRunsOutsideTheLock(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, sup := newTestRepo(t, false)
+	other := clone(f.group)
+	other.Metadata.Name = "other"
+	w.add(t, other)
+	readers := 0
+	read := func() {
+		if _, ok := r.LoadGroup("other"); !ok {
+			t.Error("a reader during disk work did not see the other group")
+		}
+		_ = r.Groups()
+		readers++
+	}
+	sup.mu.Lock()
+	sup.onOpenDB = read
+	sup.mu.Unlock()
+	w.add(t, clone(f.group))
+	if _, ok := r.LoadGroup(f.group.GetMetadata().GetName()); !ok {
+		t.Fatal("the group opened outside the lock was not installed")
+	}
+	for _, db := range sup.dbs {
+		db.mu.Lock()
+		db.onDisk = read
+		db.mu.Unlock()
+	}
+	w.del(t, clone(f.group))
+	if _, ok := r.LoadGroup(f.group.GetMetadata().GetName()); ok {
+		t.Fatal("the deleted group is still loaded")
+	}
+	r.Close()
+	if readers != 3 {
+		t.Fatalf("%d readers ran during open, drop and close; want 3", readers)
 	}
 }
