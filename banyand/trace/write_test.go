@@ -238,3 +238,34 @@ func TestWriteTrustsSpansOfItsOwnSchemaRevision(t *testing.T) {
 		t.Fatalf("stored traces = %v, want the parsed trace id and the one read from the tags", got)
 	}
 }
+
+// BenchmarkDataSideSpanCheck measures what the data side spends per span before it batches it:
+// trusting the front door's parse (same schema revision) against validating the span again and
+// hashing its shard again, as every span was before the front door handed parsed spans over.
+func BenchmarkDataSideSpanCheck(b *testing.B) {
+	e := newEnv(b).withSW()
+	tr := e.trace("test-trace-group", "sw")
+	tl := &tr.loadIndexSchema().tags
+	_, today := days()
+	req := swSpan{traceID: "0123456789abcdef0123456789abcdef", spanID: "s1", at: today.Add(time.Hour), service: "svc",
+		instance: "inst", endpoint: "/endpoint", duration: 12}.request().GetRequest()
+	parsed := queue.Span{Request: req, TraceID: "0123456789abcdef0123456789abcdef", SpanID: "s1", Timestamp: today.Add(time.Hour),
+		Revision: tr.revision(), Shard: 1}
+	b.Run("trusted", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok, _, _ := acceptSpan(tr, tl, &parsed); !ok {
+				b.Fatal("not trusted")
+			}
+		}
+	})
+	b.Run("revalidated", func(b *testing.B) {
+		unparsed := queue.Span{Request: req}
+		for b.Loop() {
+			ps, _, st, _ := acceptSpan(tr, tl, &unparsed)
+			if st != modelv1.Status_STATUS_SUCCEED {
+				b.Fatal(st)
+			}
+			_ = shardOf(ps.traceID, 2)
+		}
+	})
+}
