@@ -59,7 +59,7 @@ func (w *WriteSchema) Parse(req *tracev1.WriteRequest) (queue.Span, modelv1.Stat
 	if st := checkRevision(req, w.t.schema); st != modelv1.Status_STATUS_SUCCEED {
 		return queue.Span{}, st, "the schema revision differs"
 	}
-	ps, st, reason := parseSpan(&w.is.tags, req)
+	ps, st, reason := parseStoredSpan(w.t.name, &w.is.tags, req)
 	if st != modelv1.Status_STATUS_SUCCEED {
 		return queue.Span{}, st, reason
 	}

@@ -207,7 +207,7 @@ func acceptSpan(t *trace, tl *tagLocator, span *queue.Span) (parsedSpan, bool, m
 	if st := checkRevision(span.Request, t.schema); st != modelv1.Status_STATUS_SUCCEED {
 		return parsedSpan{}, false, st, "the schema revision differs"
 	}
-	ps, st, reason := parseSpan(tl, span.Request)
+	ps, st, reason := parseStoredSpan(t.name, tl, span.Request)
 	return ps, false, st, reason
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
+	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
 	"github.com/apache/skywalking-banyandb/pkg/fs"
 )
 
@@ -268,4 +270,22 @@ func BenchmarkDataSideSpanCheck(b *testing.B) {
 			_ = shardOf(ps.traceID, 2)
 		}
 	})
+}
+
+func TestATraceIDTooLongForTheTableFailsAlone(t *testing.T) {
+	e := newEnv(t).withSW()
+	_, today := days()
+	long := swSpan{traceID: strings.Repeat("x", tstable.MaxTraceIDLen), spanID: "s", at: today.Add(time.Hour), service: "svc"}
+	good := swSpan{traceID: "fits", spanID: "s", at: today.Add(time.Hour), service: "svc"}
+	st := e.write(long.request(), good.request())
+	if st[0] != modelv1.Status_STATUS_INVALID_TIMESTAMP || st[1] != modelv1.Status_STATUS_SUCCEED {
+		t.Fatalf("statuses %v, want the long trace id refused and the other span stored", st)
+	}
+	ws, ok := e.s.ResolveWrite(context.Background(), e.fx.sw.GetMetadata(), map[string]bool{})
+	if !ok {
+		t.Fatal("sw not resolved")
+	}
+	if _, st, _ := ws.Parse(long.request().GetRequest()); st != modelv1.Status_STATUS_INVALID_TIMESTAMP {
+		t.Fatalf("the front door's parse of a too-long trace id: %s", st)
+	}
 }
