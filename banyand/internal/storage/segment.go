@@ -123,6 +123,7 @@ func (s *segment[T]) OpenedTable(shard ShardID) (T, bool) {
 	return slot.table, slot.opened
 }
 
+// Tables returns the open tables in shard order.
 func (s *segment[T]) Tables() []T {
 	tables := make([]T, 0, len(s.shards))
 	for i := range s.shards {
