@@ -18,7 +18,6 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/logger"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
@@ -28,7 +27,6 @@ import (
 type queryData struct {
 	schemaRepo *schemaRepo
 	metrics    *metrics
-	l          *logger.Logger
 }
 
 // QueryTraces runs a normalized query on this node's data; its errors carry gRPC codes.

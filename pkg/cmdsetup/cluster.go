@@ -108,13 +108,12 @@ type nodeWatcher struct {
 	l        *logger.Logger
 	fs       *run.FlagSet
 	want     map[string]string
-	nodes    map[string]*databasev1.Node
 	selStr   string
 	mu       sync.Mutex
 }
 
 func newNodeWatcher(md metadata.Repo, selector node.Selector, client queue.GRPCClient) *nodeWatcher {
-	w := &nodeWatcher{md: md, selector: selector, client: client, nodes: make(map[string]*databasev1.Node)}
+	w := &nodeWatcher{md: md, selector: selector, client: client}
 	w.fs = run.NewFlagSet("data-nodes")
 	w.fs.StringVar(&w.selStr, "data-node-selector", "", "a label selector (k=v,k2=v2) that picks the data nodes this liaison uses; empty picks all")
 	return w
@@ -183,7 +182,6 @@ func (w *nodeWatcher) OnAddOrUpdate(m schema.Metadata) {
 	defer w.mu.Unlock()
 	w.client.AddNode(n)
 	w.selector.AddNode(n)
-	w.nodes[n.GetMetadata().GetName()] = n
 	w.l.Info().Str("node", n.GetMetadata().GetName()).Strs("live", w.selector.Nodes()).Msg("data node joined")
 }
 
@@ -197,7 +195,6 @@ func (w *nodeWatcher) OnDelete(m schema.Metadata) {
 	defer w.mu.Unlock()
 	w.selector.RemoveNode(n)
 	w.client.RemoveNode(n.GetMetadata().GetName())
-	delete(w.nodes, n.GetMetadata().GetName())
 	live := w.selector.Nodes()
 	sort.Strings(live)
 	w.l.Warn().Str("node", n.GetMetadata().GetName()).Strs("live", live).Msg("data node left")
