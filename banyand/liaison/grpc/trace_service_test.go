@@ -170,6 +170,15 @@ func TestFrontDoorWritesEachRequestOnceAndAnswersEach(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("statuses %v, want %v", got, want)
 	}
+	// The spans the front door hands over carry the revision of the schema it checked them
+	// against, which the data side compares with its own to trust the parse.
+	ws, ok := front.schemas.ResolveWrite(testContext(t), &commonv1.Metadata{Group: "test-trace-group", Name: "sw"}, map[string]bool{})
+	if !ok {
+		t.Fatal("sw not resolved")
+	}
+	if span, st, _ := ws.Parse(swRequest("t9", "s1", 1, now)); st != modelv1.Status_STATUS_SUCCEED || span.Revision <= 0 {
+		t.Fatalf("parsed span %+v (%s): want the schema's etcd revision", span, st)
+	}
 	// The Go method BydbQL calls takes the same path as the RPC.
 	resp, err := front.Query(testContext(t), &tracev1.QueryRequest{
 		Groups: []string{"test-trace-group"}, Name: "sw", Limit: 10,
