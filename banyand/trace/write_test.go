@@ -8,9 +8,11 @@ package trace
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -288,4 +290,56 @@ func TestATraceIDTooLongForTheTableFailsAlone(t *testing.T) {
 	if _, st, _ := ws.Parse(long.request().GetRequest()); st != modelv1.Status_STATUS_INVALID_TIMESTAMP {
 		t.Fatalf("the front door's parse of a too-long trace id: %s", st)
 	}
+}
+
+// benchRequests returns n write requests of the sw trace, ten spans per trace.
+func benchRequests(n int) []*tracev1.WriteRequest {
+	_, today := days()
+	out := make([]*tracev1.WriteRequest, n)
+	for i := range out {
+		out[i] = swSpan{traceID: fmt.Sprintf("trace-%08d", i/10), spanID: fmt.Sprintf("span-%d", i%10), at: today.Add(time.Hour),
+			service: "svc", instance: "inst", endpoint: "/endpoint", duration: int64(i)}.request().GetRequest()
+	}
+	return out
+}
+
+// BenchmarkStandaloneWritePath runs what a standalone server does with a stream batch of 1,000
+// spans once it is decoded: the front door's steps (resolve the schema, validate and shard each
+// request once) and the data side's write through queue.NewLocal into the tables.
+func BenchmarkStandaloneWritePath(b *testing.B) {
+	e := newEnv(b).withSW()
+	reqs := benchRequests(1000)
+	plane := queue.NewLocal(e.s)
+	ctx := context.Background()
+	batch := make([]queue.Span, 0, len(reqs))
+	cpu0 := processCPU()
+	for b.Loop() {
+		ws, ok := e.s.ResolveWrite(ctx, reqs[0].GetMetadata(), map[string]bool{})
+		if !ok {
+			b.Fatal("sw not resolved")
+		}
+		batch = batch[:0]
+		for _, r := range reqs {
+			span, st, reason := ws.Parse(r)
+			if st != modelv1.Status_STATUS_SUCCEED {
+				b.Fatal(reason)
+			}
+			batch = append(batch, span)
+		}
+		st, err := plane.Write(ctx, "local", batch)
+		if err != nil || st[0] != modelv1.Status_STATUS_SUCCEED {
+			b.Fatal(err, st)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(reqs)), "ns/span")
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N*len(reqs)), "cpu-ns/span")
+}
+
+// processCPU is the user and system CPU time of the process so far, background work included.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
