@@ -22,7 +22,6 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/bus"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
@@ -61,10 +60,10 @@ func chunkBySize(reqs []*tracev1.InternalWriteRequest, maxBytes int) [][]*tracev
 	return chunks
 }
 
-// GRPCClient is a liaison's end of the queue: it keeps a connection per data node and sends
-// batches and queries over the data nodes' internal gRPC endpoints.
+// GRPCClient is a liaison's data plane: it keeps a connection per data node and sends batches
+// and queries over the data nodes' internal gRPC endpoints.
 type GRPCClient interface {
-	Client
+	DataPlane
 	// AddNode connects to a node (or refreshes its address).
 	AddNode(n *databasev1.Node)
 	// RemoveNode closes the connection of a node.
@@ -147,52 +146,53 @@ func (c *grpcClient) node(name string) (*nodeConn, error) {
 	return nc, nil
 }
 
-// Publish sends a write batch ([]*tracev1.InternalWriteRequest, reply []modelv1.Status) or a
-// query (*tracev1.QueryRequest, reply *tracev1.InternalQueryResponse) to a node.
-func (c *grpcClient) Publish(ctx context.Context, topic bus.Topic, node string, payload any) (any, error) {
+// Write sends a batch to a node in RPCs of at most maxBatchBytes, each retried while the node is
+// unreachable, with the schema revision each span was validated against.
+func (c *grpcClient) Write(ctx context.Context, node string, batch []Span) ([]modelv1.Status, error) {
 	nc, err := c.node(node)
 	if err != nil {
 		return nil, status.Error(codes.Unavailable, err.Error())
 	}
-	switch topic {
-	case bus.TopicTraceWrite:
-		reqs, ok := payload.([]*tracev1.InternalWriteRequest)
-		if !ok {
-			return nil, errors.Errorf("queue: topic %s takes []*InternalWriteRequest, got %T", topic, payload)
-		}
-		statuses := make([]modelv1.Status, 0, len(reqs))
-		for _, chunk := range chunkBySize(reqs, maxBatchBytes) {
-			var resp *clusterv1.TraceWriteBatchResponse
-			err := retry(ctx, func(ctx context.Context) error {
-				cctx, cancel := context.WithTimeout(ctx, writeTimeout)
-				defer cancel()
-				var err error
-				resp, err = nc.client.Write(cctx, &clusterv1.TraceWriteBatch{Requests: chunk})
-				return err
-			})
-			if err != nil {
-				return nil, errors.Wrapf(err, "write %d spans to node %s", len(chunk), node)
-			}
-			if len(resp.GetStatuses()) != len(chunk) {
-				return nil, errors.Errorf("node %s answered %d statuses for %d spans", node, len(resp.GetStatuses()), len(chunk))
-			}
-			statuses = append(statuses, resp.GetStatuses()...)
-		}
-		return statuses, nil
-	case bus.TopicTraceQuery:
-		req, ok := payload.(*tracev1.QueryRequest)
-		if !ok {
-			return nil, errors.Errorf("queue: topic %s takes *QueryRequest, got %T", topic, payload)
-		}
-		cctx, cancel := context.WithTimeout(ctx, queryTimeout)
-		defer cancel()
-		resp, err := nc.client.Query(cctx, req)
-		if err != nil {
-			return nil, err
-		}
-		return resp, nil
+	reqs := make([]*tracev1.InternalWriteRequest, len(batch))
+	for i := range batch {
+		reqs[i] = &tracev1.InternalWriteRequest{ShardId: batch[i].Shard, Request: batch[i].Request}
 	}
-	return nil, errors.Errorf("queue: topic %s is not carried over gRPC", topic)
+	statuses := make([]modelv1.Status, 0, len(batch))
+	sent := 0
+	for _, chunk := range chunkBySize(reqs, maxBatchBytes) {
+		revisions := make([]int64, len(chunk))
+		for i := range chunk {
+			revisions[i] = batch[sent+i].Revision
+		}
+		sent += len(chunk)
+		var resp *clusterv1.TraceWriteBatchResponse
+		err := retry(ctx, func(ctx context.Context) error {
+			cctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			defer cancel()
+			var err error
+			resp, err = nc.client.Write(cctx, &clusterv1.TraceWriteBatch{Requests: chunk, SchemaRevisions: revisions})
+			return err
+		})
+		if err != nil {
+			return nil, errors.Wrapf(err, "write %d spans to node %s", len(chunk), node)
+		}
+		if len(resp.GetStatuses()) != len(chunk) {
+			return nil, errors.Errorf("node %s answered %d statuses for %d spans", node, len(resp.GetStatuses()), len(chunk))
+		}
+		statuses = append(statuses, resp.GetStatuses()...)
+	}
+	return statuses, nil
+}
+
+// Query sends a normalized query to a node; the node's errors keep their gRPC codes.
+func (c *grpcClient) Query(ctx context.Context, node string, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error) {
+	nc, err := c.node(node)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	return nc.client.Query(cctx, req)
 }
 
 // retry calls f until it succeeds, fails with a code other than Unavailable, or runs out of attempts.

@@ -19,7 +19,6 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/bus"
 )
 
 func spanOf(payload int) *tracev1.InternalWriteRequest {
@@ -58,18 +57,32 @@ func TestChunkBySizeKeepsOrderAndBound(t *testing.T) {
 	}
 }
 
-// statusListener answers every write with SUCCEED and counts the batches it saw.
-type statusListener struct{ batches, spans int }
+// statusHandler answers every write with SUCCEED and records the batches it saw.
+type statusHandler struct {
+	batches, spans int
+	shards         []uint32
+	revisions      []int64
+	query          *tracev1.QueryRequest
+}
 
-func (l *statusListener) Handle(_ context.Context, payload any) (any, error) {
-	reqs := payload.([]*tracev1.InternalWriteRequest)
-	l.batches++
-	l.spans += len(reqs)
-	out := make([]modelv1.Status, len(reqs))
+func (h *statusHandler) WriteSpans(_ context.Context, batch []Span) ([]modelv1.Status, error) {
+	h.batches++
+	h.spans += len(batch)
+	out := make([]modelv1.Status, len(batch))
 	for i := range out {
 		out[i] = modelv1.Status_STATUS_SUCCEED
+		h.shards = append(h.shards, batch[i].Shard)
+		h.revisions = append(h.revisions, batch[i].Revision)
 	}
 	return out, nil
+}
+
+func (h *statusHandler) QueryTraces(_ context.Context, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error) {
+	h.query = req
+	if req.GetName() == "missing" {
+		return nil, status.Error(codes.NotFound, "trace missing not found")
+	}
+	return &tracev1.InternalQueryResponse{InternalTraces: []*tracev1.InternalTrace{{TraceId: "t1", Key: 7}}}, nil
 }
 
 func TestGRPCQueueCarriesBatchesOverTheNetwork(t *testing.T) {
@@ -80,31 +93,65 @@ func TestGRPCQueueCarriesBatchesOverTheNetwork(t *testing.T) {
 	if err := srv.PreRun(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	l := &statusListener{}
-	if err := srv.Subscribe(bus.TopicTraceWrite, l); err != nil {
+	h := &statusHandler{}
+	if err := srv.Handle(h); err != nil {
 		t.Fatal(err)
+	}
+	if err := srv.Handle(h); err == nil {
+		t.Fatal("a second handler was accepted")
 	}
 	srv.Serve()
 	defer srv.GracefulStop()
 	c := NewGRPCClient()
 	defer c.Close()
 	c.AddNode(&databasev1.Node{Metadata: &commonv1.Metadata{Name: "n1"}, GrpcAddress: srv.Addr()})
-	var reqs []*tracev1.InternalWriteRequest
+	var batch []Span
 	for i := 0; i < 3; i++ {
-		reqs = append(reqs, spanOf(6<<20)) // two together would pass the 8 MiB bound: three RPCs
+		// two together would pass the 8 MiB bound: three RPCs
+		batch = append(batch, Span{Request: spanOf(6 << 20).GetRequest(), Shard: uint32(i + 1), Revision: int64(10 + i)})
 	}
-	reply, err := c.Publish(context.Background(), bus.TopicTraceWrite, "n1", reqs)
+	got, err := c.Write(context.Background(), "n1", batch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := reply.([]modelv1.Status); len(got) != 3 || got[2] != modelv1.Status_STATUS_SUCCEED {
+	if len(got) != 3 || got[2] != modelv1.Status_STATUS_SUCCEED {
 		t.Fatalf("statuses %v", got)
 	}
-	if l.batches != 3 || l.spans != 3 {
-		t.Fatalf("node saw %d batches of %d spans, want 3 batches of one span", l.batches, l.spans)
+	if h.batches != 3 || h.spans != 3 {
+		t.Fatalf("node saw %d batches of %d spans, want 3 batches of one span", h.batches, h.spans)
 	}
-	if _, err := c.Publish(context.Background(), bus.TopicTraceWrite, "n2", reqs); status.Code(err) != codes.Unavailable {
+	for i := range batch {
+		if h.shards[i] != batch[i].Shard || h.revisions[i] != batch[i].Revision {
+			t.Fatalf("span %d arrived with shard %d revision %d, sent %d and %d", i, h.shards[i], h.revisions[i], batch[i].Shard, batch[i].Revision)
+		}
+	}
+	if _, err := c.Write(context.Background(), "n2", batch); status.Code(err) != codes.Unavailable {
 		t.Fatalf("unknown node: err = %v, want Unavailable", err)
+	}
+	resp, err := c.Query(context.Background(), "n1", &tracev1.QueryRequest{Name: "sw", Groups: []string{"g"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetInternalTraces()) != 1 || resp.GetInternalTraces()[0].GetKey() != 7 || h.query.GetName() != "sw" {
+		t.Fatalf("query reply %v, node saw %v", resp, h.query)
+	}
+	if _, err := c.Query(context.Background(), "n1", &tracev1.QueryRequest{Name: "missing"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("the node's NotFound came back as %v", err)
+	}
+}
+
+func TestLocalDataPlaneCallsTheHandler(t *testing.T) {
+	h := &statusHandler{}
+	dp := NewLocal(h)
+	got, err := dp.Write(context.Background(), "whatever", []Span{{Shard: 4, Revision: 9}})
+	if err != nil || len(got) != 1 || got[0] != modelv1.Status_STATUS_SUCCEED || h.shards[0] != 4 || h.revisions[0] != 9 {
+		t.Fatalf("Write = %v, %v; handler saw shards %v revisions %v", got, err, h.shards, h.revisions)
+	}
+	if _, err := dp.Query(context.Background(), "", &tracev1.QueryRequest{Name: "missing"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("Query error %v, want the handler's NotFound", err)
+	}
+	if _, err := NewLocal(nil).Write(context.Background(), "", nil); err == nil {
+		t.Fatal("a data plane without handler accepted a write")
 	}
 }
 

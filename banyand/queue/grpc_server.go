@@ -21,9 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	clusterv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/cluster/v1"
-	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/bus"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 	"github.com/apache/skywalking-banyandb/pkg/netserver"
 	"github.com/apache/skywalking-banyandb/pkg/run"
@@ -32,8 +30,8 @@ import (
 // DefaultServerPort is the port of a data node's internal gRPC endpoint, as upstream's.
 const DefaultServerPort = 17912
 
-// GRPCServer is a data node's end of the queue: an internal gRPC service that hands the batches
-// and queries of liaisons to the topic listeners.
+// GRPCServer is a data node's end of the data plane: an internal gRPC service that hands the
+// batches and queries of liaisons to the node's Handler.
 type GRPCServer interface {
 	Server
 	run.Config
@@ -45,21 +43,21 @@ type GRPCServer interface {
 
 type grpcServer struct {
 	clusterv1.UnimplementedTraceQueueServiceServer
-	listeners map[bus.Topic]bus.Listener
-	fs        *run.FlagSet
-	lis       *netserver.Listener
-	health    *health.Server
-	l         *logger.Logger
-	host      string
-	mu        sync.RWMutex
-	maxRecv   run.Bytes
-	port      uint32
+	handler Handler
+	fs      *run.FlagSet
+	lis     *netserver.Listener
+	health  *health.Server
+	l       *logger.Logger
+	host    string
+	mu      sync.RWMutex
+	maxRecv run.Bytes
+	port    uint32
 }
 
 // NewGRPCServer returns the internal gRPC endpoint of a data node (flags --grpc-host, --grpc-port).
 func NewGRPCServer() GRPCServer {
 	l := logger.GetLogger("queue", "grpc-server")
-	s := &grpcServer{listeners: make(map[bus.Topic]bus.Listener), l: l, lis: netserver.New(l, 10*time.Second), maxRecv: 64 << 20}
+	s := &grpcServer{l: l, lis: netserver.New(l, 10*time.Second), maxRecv: 64 << 20}
 	s.fs = run.NewFlagSet("queue-grpc")
 	s.fs.StringVar(&s.host, "grpc-host", "", "the host of the node's internal gRPC endpoint; empty means every interface")
 	s.fs.Uint32Var(&s.port, "grpc-port", DefaultServerPort, "the port of the node's internal gRPC endpoint; 0 picks a free port")
@@ -81,27 +79,27 @@ func (s *grpcServer) Validate() error {
 	return nil
 }
 
-func (s *grpcServer) Subscribe(topic bus.Topic, l bus.Listener) error {
-	if l == nil {
-		return errors.Errorf("queue: nil listener for topic %s", topic)
+// Handle makes h the handler of the batches and queries that arrive.
+func (s *grpcServer) Handle(h Handler) error {
+	if h == nil {
+		return errors.New("queue: nil handler")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.listeners[topic]; ok {
-		return errors.Errorf("queue: topic %s already has a listener", topic)
+	if s.handler != nil {
+		return errors.New("queue: the internal endpoint already has a handler")
 	}
-	s.listeners[topic] = l
+	s.handler = h
 	return nil
 }
 
-func (s *grpcServer) listener(topic bus.Topic) (bus.Listener, error) {
+func (s *grpcServer) loadHandler() (Handler, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	l, ok := s.listeners[topic]
-	if !ok {
-		return nil, status.Errorf(codes.Unavailable, "topic %s has no listener yet", topic)
+	if s.handler == nil {
+		return nil, status.Error(codes.Unavailable, "the node's data side is not ready yet")
 	}
-	return l, nil
+	return s.handler, nil
 }
 
 func (s *grpcServer) PreRun(context.Context) error {
@@ -127,40 +125,41 @@ func (s *grpcServer) GracefulStop() {
 	s.lis.GracefulStop()
 }
 
-// Write hands a batch to the trace-write listener.
+// Write hands a batch to the handler. A span whose schema revision came along keeps it, so that
+// the handler can trust the liaison's validation when it has the same revision loaded.
 func (s *grpcServer) Write(ctx context.Context, b *clusterv1.TraceWriteBatch) (*clusterv1.TraceWriteBatchResponse, error) {
-	l, err := s.listener(bus.TopicTraceWrite)
+	h, err := s.loadHandler()
 	if err != nil {
 		return nil, err
 	}
-	reply, err := l.Handle(ctx, b.GetRequests())
+	reqs, revisions := b.GetRequests(), b.GetSchemaRevisions()
+	batch := make([]Span, len(reqs))
+	for i, r := range reqs {
+		batch[i] = Span{Request: r.GetRequest(), Shard: r.GetShardId()}
+		if len(revisions) == len(reqs) {
+			batch[i].Revision = revisions[i]
+		}
+	}
+	statuses, err := h.WriteSpans(ctx, batch)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "write batch: %v", err)
-	}
-	statuses, ok := reply.([]modelv1.Status)
-	if !ok {
-		return nil, status.Errorf(codes.Internal, "write batch: unexpected reply %T", reply)
 	}
 	return &clusterv1.TraceWriteBatchResponse{Statuses: statuses}, nil
 }
 
-// Query hands a query to the trace-query listener; its errors keep their gRPC codes.
+// Query hands a query to the handler; its errors keep their gRPC codes.
 func (s *grpcServer) Query(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error) {
-	l, err := s.listener(bus.TopicTraceQuery)
+	h, err := s.loadHandler()
 	if err != nil {
 		return nil, err
 	}
-	reply, err := l.Handle(ctx, req)
+	resp, err := h.QueryTraces(ctx, req)
 	if err != nil {
-		// Listeners that know the class of their errors return status errors; the rest are internal.
+		// Handlers that know the class of their errors return status errors; the rest are internal.
 		if _, ok := status.FromError(err); ok {
 			return nil, err
 		}
 		return nil, status.Errorf(codes.Internal, "query: %v", err)
-	}
-	resp, ok := reply.(*tracev1.InternalQueryResponse)
-	if !ok {
-		return nil, status.Errorf(codes.Internal, "query: unexpected reply %T", reply)
 	}
 	return resp, nil
 }

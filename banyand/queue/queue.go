@@ -4,74 +4,89 @@
 // except in compliance with the License. You may obtain a copy of the License
 // at http://www.apache.org/licenses/LICENSE-2.0
 
-// Package queue moves messages between the public API and the storage side. The local queue
-// calls the subscribed listener in-process; the cluster issue adds a gRPC client and server.
+// Package queue is the typed data plane between the public front door (banyand/liaison/grpc) and
+// the data side (banyand/trace): the Span a front door validated and routed, the DataPlane it
+// calls, and the Handler a data node serves. In standalone the data plane is a direct call into
+// the local Handler (NewLocal); in a cluster it is the gRPC client of the data nodes' internal
+// endpoint (NewGRPCClient, NewGRPCServer), with chunking and retries.
 package queue
 
 import (
 	"context"
-	"sync"
+	"time"
 
 	"github.com/pkg/errors"
 
-	"github.com/apache/skywalking-banyandb/pkg/bus"
-	"github.com/apache/skywalking-banyandb/pkg/run"
+	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
+	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 )
 
-// ErrNoListener is returned when a message is published on a topic nobody subscribed to.
-var ErrNoListener = errors.New("queue: no listener for topic")
+// ErrNoHandler is returned when the data plane is called before its data side is set.
+var ErrNoHandler = errors.New("queue: no data-side handler")
 
-// Server receives messages and hands them to the listener of their topic.
+// Span is one write request the front door validated against its trace schema and routed to a
+// shard. A span whose TraceID is empty was not parsed (it came over the network from a liaison
+// whose schema revision this node does not have, or from a test): the data side validates it itself.
+type Span struct {
+	// Timestamp is the value of the span's timestamp tag.
+	Timestamp time.Time
+	// Request is the client's write request, tags in schema order.
+	Request *tracev1.WriteRequest
+	// TraceID is the value of the trace-id tag; empty when the span was not parsed.
+	TraceID string
+	// SpanID is the value of the span-id tag.
+	SpanID string
+	// Revision is the mod_revision of the trace schema the span was validated against.
+	Revision int64
+	// Shard is hash(trace id) % shard_num of the span's group.
+	Shard uint32
+}
+
+// DataPlane is how the front door reaches the data nodes. node names the node the front door's
+// placement picked (in standalone, the only one).
+type DataPlane interface {
+	// Write stores a batch of routed spans on node and returns a status per span.
+	Write(ctx context.Context, node string, batch []Span) ([]modelv1.Status, error)
+	// Query runs a normalized query (time range set, offset 0, limit = offset+limit) on node's
+	// data and returns its ranked partial result.
+	Query(ctx context.Context, node string, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error)
+}
+
+// Handler is the data side of one node: what the data plane calls on it.
+type Handler interface {
+	// WriteSpans stores a batch and returns a status per span, once the batch is durable.
+	WriteSpans(ctx context.Context, batch []Span) ([]modelv1.Status, error)
+	// QueryTraces runs a normalized query on this node's data.
+	QueryTraces(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error)
+}
+
+// Server is the end of the data plane on a node that stores data: it hands what arrives to the
+// node's Handler.
 type Server interface {
-	run.Unit
-	// Subscribe makes l the listener of topic; a second subscription to a topic is an error.
-	Subscribe(topic bus.Topic, l bus.Listener) error
-}
-
-// Client sends messages to a node and returns its reply.
-type Client interface {
-	run.Unit
-	// Publish sends payload on topic to node and waits for the listener's reply.
-	Publish(ctx context.Context, topic bus.Topic, node string, payload any) (any, error)
-}
-
-// Queue is both ends in one process.
-type Queue interface {
-	Server
-	Client
+	// Handle makes h the handler of the node's data; a second handler is an error.
+	Handle(h Handler) error
 }
 
 type local struct {
-	listeners map[bus.Topic]bus.Listener
-	mu        sync.RWMutex
+	h Handler
 }
 
-// NewLocal returns an in-process queue: Publish calls the topic's listener directly.
-func NewLocal() Queue {
-	return &local{listeners: make(map[bus.Topic]bus.Listener)}
+// NewLocal returns the data plane of a standalone process: every call goes straight to h,
+// whatever node it names.
+func NewLocal(h Handler) DataPlane {
+	return local{h: h}
 }
 
-func (q *local) Name() string { return "local-pipeline" }
-
-func (q *local) Subscribe(topic bus.Topic, l bus.Listener) error {
-	if l == nil {
-		return errors.Errorf("queue: nil listener for topic %s", topic)
+func (l local) Write(ctx context.Context, _ string, batch []Span) ([]modelv1.Status, error) {
+	if l.h == nil {
+		return nil, ErrNoHandler
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if _, ok := q.listeners[topic]; ok {
-		return errors.Errorf("queue: topic %s already has a listener", topic)
-	}
-	q.listeners[topic] = l
-	return nil
+	return l.h.WriteSpans(ctx, batch)
 }
 
-func (q *local) Publish(ctx context.Context, topic bus.Topic, _ string, payload any) (any, error) {
-	q.mu.RLock()
-	l, ok := q.listeners[topic]
-	q.mu.RUnlock()
-	if !ok {
-		return nil, errors.Wrapf(ErrNoListener, "topic %s", topic)
+func (l local) Query(ctx context.Context, _ string, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error) {
+	if l.h == nil {
+		return nil, ErrNoHandler
 	}
-	return l.Handle(ctx, payload)
+	return l.h.QueryTraces(ctx, req)
 }

@@ -26,9 +26,7 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/observability"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
-	"github.com/apache/skywalking-banyandb/pkg/bus"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
@@ -276,13 +274,12 @@ func (r fakeRegistry) GetGroup(_ context.Context, name string) (*commonv1.Group,
 // --- a standalone trace service on real storage -----------------------------------------------
 
 type env struct {
-	t        testing.TB
-	md       *fakeMetadata
-	pipeline queue.Queue
-	svc      Service
-	s        *standalone
-	root     string
-	fx       fixtures
+	t    testing.TB
+	md   *fakeMetadata
+	svc  Service
+	s    *standalone
+	root string
+	fx   fixtures
 }
 
 func newMemoryProtector(t testing.TB) protector.Memory {
@@ -310,8 +307,7 @@ func newEnvAt(t testing.TB, root string, args ...string) *env {
 func newEnvWith(t testing.TB, root string, pm protector.Memory, args ...string) *env {
 	t.Helper()
 	md := newFakeMetadata()
-	pipeline := queue.NewLocal()
-	svc, err := NewService(md, pipeline, pipeline, observability.NewBypassRegistry(), pm)
+	svc, err := NewService(md, nil, observability.NewBypassRegistry(), pm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +321,7 @@ func newEnvWith(t testing.TB, root string, pm protector.Memory, args ...string) 
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.GracefulStop)
-	return &env{t: t, md: md, pipeline: pipeline, svc: svc, s: svc.(*standalone), root: root, fx: loadFixtures(t)}
+	return &env{t: t, md: md, svc: svc, s: svc.(*standalone), root: root, fx: loadFixtures(t)}
 }
 
 // withSW creates test-trace-group with the sw trace bound to the duration and timestamp rules.
@@ -356,16 +352,17 @@ func (e *env) trace(group, name string) *trace {
 	return tr.(*trace)
 }
 
-// write publishes a batch on the trace-write topic and returns the statuses.
+// write hands a batch of spans the data side validates itself (as a data node does with spans a
+// liaison of another schema revision sent) to the data side and returns the statuses.
 func (e *env) write(reqs ...*tracev1.InternalWriteRequest) []modelv1.Status {
 	e.t.Helper()
-	reply, err := e.pipeline.Publish(context.Background(), bus.TopicTraceWrite, localNodeName, reqs)
-	if err != nil {
-		e.t.Fatalf("publish write: %v", err)
+	batch := make([]queue.Span, len(reqs))
+	for i, r := range reqs {
+		batch[i] = queue.Span{Request: r.GetRequest(), Shard: r.GetShardId()}
 	}
-	statuses, ok := reply.([]modelv1.Status)
-	if !ok {
-		e.t.Fatalf("write reply is %T", reply)
+	statuses, err := e.s.WriteSpans(context.Background(), batch)
+	if err != nil {
+		e.t.Fatalf("write: %v", err)
 	}
 	if len(statuses) != len(reqs) {
 		e.t.Fatalf("%d statuses for %d requests", len(statuses), len(reqs))
@@ -442,10 +439,10 @@ func orderBy(rule string, sort modelv1.Sort) *modelv1.QueryOrder {
 }
 
 // ids returns the trace ids of a result in order.
-func ids(res model.TraceQueryResult) []string {
+func ids(res []*tracev1.InternalTrace) []string {
 	out := []string{}
-	for _, tr := range res.Traces {
-		out = append(out, tr.TraceID)
+	for _, tr := range res {
+		out = append(out, tr.TraceId)
 	}
 	return out
 }

@@ -16,9 +16,6 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
-	"github.com/apache/skywalking-banyandb/banyand/metadata"
-	"github.com/apache/skywalking-banyandb/banyand/observability"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 	resourceSchema "github.com/apache/skywalking-banyandb/pkg/schema"
@@ -28,13 +25,7 @@ import (
 // schemaRepo keeps the open traces of every TRACE group in step with the metadata store.
 type schemaRepo struct {
 	resourceSchema.Repository
-	l        *logger.Logger
-	metadata metadata.Repo
-	path     string
-}
-
-func newSchemaRepo(path string, md metadata.Repo, l *logger.Logger) *schemaRepo {
-	return &schemaRepo{l: l, metadata: md, path: path}
+	l *logger.Logger
 }
 
 // loadTrace returns the live trace of a schema.
@@ -105,26 +96,20 @@ func (sr *schemaRepo) removalSegmentsTimeRange(group string) *timestamp.TimeRang
 
 // supplier opens traces and group storage on nodes that hold data.
 type supplier struct {
-	metadata   metadata.Repo
-	omr        observability.MetricsRegistry
 	pm         protector.Memory
 	l          *logger.Logger
 	schemaRepo *schemaRepo
-	nodeLabels map[string]string
 	path       string
 	option     option
 	// cache is the block cache every table of the service shares.
 	cache *pebble.Cache
 }
 
-func newSupplier(path string, svc *standalone, nodeLabels map[string]string) *supplier {
+func newSupplier(path string, svc *standalone) *supplier {
 	return &supplier{
-		metadata:   svc.metadata,
-		omr:        svc.omr,
 		pm:         svc.pm,
 		l:          svc.l,
 		schemaRepo: &svc.schemaRepo,
-		nodeLabels: nodeLabels,
 		path:       path,
 		option:     svc.option,
 		cache:      svc.cache,
@@ -137,16 +122,11 @@ func (s *supplier) OpenResource(spec resourceSchema.Resource) (resourceSchema.In
 	if !ok {
 		return nil, errors.Errorf("trace: resource %s is not a trace", spec.Schema().GetMetadata().GetName())
 	}
-	t := openTrace(traceSpec{schema: ts}, spec.IndexRules(), s.schemaRepo, s.pm, s.l)
+	t := openTrace(traceSpec{schema: ts}, spec.IndexRules(), s.pm, s.l)
 	if h, ok := spec.Group().SupplyTSDB().(*tsdbHolder); ok && h != nil {
 		t.tsdb.Store(h)
 	}
 	return t, nil
-}
-
-// ResourceSchema fetches a trace schema from the metadata store.
-func (s *supplier) ResourceSchema(md *commonv1.Metadata) (resourceSchema.ResourceSchema, error) {
-	return fetchTraceSchema(s.metadata, md)
 }
 
 // OpenDB opens the TSDB of a TRACE group.
@@ -154,30 +134,15 @@ func (s *supplier) OpenDB(g *commonv1.Group) (resourceSchema.DB, error) {
 	return openTSDB(filepath.Join(s.path, g.GetMetadata().GetName()), g, s.option, s.cache, s.l)
 }
 
-// queueSupplier opens traces on a liaison: it holds no data, so traces route writes and queries
-// to the data nodes instead of opening storage.
+// queueSupplier opens traces on a liaison: it holds no data, so its traces carry the schemas the
+// front door validates against and open no storage.
 type queueSupplier struct {
-	metadata              metadata.Repo
-	omr                   observability.MetricsRegistry
-	pm                    protector.Memory
-	traceDataNodeRegistry grpc.NodeRegistry
-	l                     *logger.Logger
-	schemaRepo            *schemaRepo
-	path                  string
-	option                option
+	pm protector.Memory
+	l  *logger.Logger
 }
 
-func newQueueSupplier(path string, svc *liaison, registry grpc.NodeRegistry) *queueSupplier {
-	return &queueSupplier{
-		metadata:              svc.metadata,
-		omr:                   svc.omr,
-		pm:                    svc.pm,
-		traceDataNodeRegistry: registry,
-		l:                     svc.l,
-		schemaRepo:            &svc.schemaRepo,
-		path:                  path,
-		option:                svc.option,
-	}
+func newQueueSupplier(svc *liaison) *queueSupplier {
+	return &queueSupplier{pm: svc.pm, l: svc.l}
 }
 
 // OpenResource opens a trace without storage.
@@ -186,18 +151,5 @@ func (s *queueSupplier) OpenResource(spec resourceSchema.Resource) (resourceSche
 	if !ok {
 		return nil, errors.Errorf("trace: resource %s is not a trace", spec.Schema().GetMetadata().GetName())
 	}
-	return openTrace(traceSpec{schema: ts}, spec.IndexRules(), s.schemaRepo, s.pm, s.l), nil
-}
-
-// ResourceSchema fetches a trace schema from the metadata store.
-func (s *queueSupplier) ResourceSchema(md *commonv1.Metadata) (resourceSchema.ResourceSchema, error) {
-	return fetchTraceSchema(s.metadata, md)
-}
-
-func fetchTraceSchema(repo metadata.Repo, md *commonv1.Metadata) (resourceSchema.ResourceSchema, error) {
-	t, err := repo.TraceRegistry().GetTrace(context.Background(), md)
-	if err != nil {
-		return nil, errors.Wrapf(err, "get trace %s/%s", md.GetGroup(), md.GetName())
-	}
-	return t, nil
+	return openTrace(traceSpec{schema: ts}, spec.IndexRules(), s.pm, s.l), nil
 }

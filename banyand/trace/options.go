@@ -14,8 +14,6 @@ import (
 	"github.com/pkg/errors"
 	"go.uber.org/multierr"
 
-	"github.com/apache/skywalking-banyandb/banyand/protector"
-	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 	"github.com/apache/skywalking-banyandb/pkg/run"
@@ -41,8 +39,6 @@ type mergePolicy struct {
 // option is the engine configuration the flags bind to.
 type option struct {
 	mergePolicy        *mergePolicy
-	protector          protector.Memory
-	tire2Client        queue.Client
 	seriesCacheMaxSize run.Bytes
 	flushTimeout       time.Duration
 	// elementIndexFlushTimeout is the plan's flush deadline for index entries. Index entries live in

@@ -16,10 +16,28 @@ import (
 
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
+	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
+	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
+
+// QueryOptions is one trace query against one trace schema of one group.
+type QueryOptions struct {
+	// TimeRange selects segments and spans by the span timestamp (inclusive bounds).
+	TimeRange timestamp.TimeRange
+	// Criteria filters spans; a trace matches when one of its spans matches.
+	Criteria *modelv1.Criteria
+	// OrderBy names the index rule that ranks traces; nil when the query is by trace ids.
+	OrderBy *modelv1.QueryOrder
+	// Name is the trace schema's name.
+	Name string
+	// TagProjection lists the tags returned per span, in request order.
+	TagProjection []string
+	// MaxTraces is how many ranked traces to return (offset + limit: the front door applies the
+	// offset after merging the results of every group and node).
+	MaxTraces int
+}
 
 // queryPlan is a validated query against one trace.
 type queryPlan struct {
@@ -34,7 +52,7 @@ type queryPlan struct {
 	desc     bool
 }
 
-func newQueryPlan(is *indexSchema, opts model.TraceQueryOptions) (*queryPlan, error) {
+func newQueryPlan(is *indexSchema, opts QueryOptions) (*queryPlan, error) {
 	f, err := compileCriteria(opts.Criteria, is.tags)
 	if err != nil {
 		return nil, err
@@ -71,7 +89,7 @@ func newQueryPlan(is *indexSchema, opts model.TraceQueryOptions) (*queryPlan, er
 	return p, nil
 }
 
-func timeRangeNanos(opts model.TraceQueryOptions) (int64, int64) {
+func timeRangeNanos(opts QueryOptions) (int64, int64) {
 	lo, hi := opts.TimeRange.Start.UnixNano(), opts.TimeRange.End.UnixNano()
 	if !opts.TimeRange.IncludeStart {
 		lo++
@@ -83,19 +101,21 @@ func timeRangeNanos(opts model.TraceQueryOptions) (int64, int64) {
 }
 
 // Query runs a query against this trace in its group: by trace ids, or by an index rule's order.
-// The result holds at most opts.MaxTraces traces in rank order, each with all of its spans.
-func (t *trace) Query(ctx context.Context, opts model.TraceQueryOptions) (model.TraceQueryResult, error) {
+// The result holds at most opts.MaxTraces traces in rank order, each with all of its spans, in
+// the shape of the response: the plan is compiled here, once, and each stored span becomes a
+// response span directly.
+func (t *trace) Query(ctx context.Context, opts QueryOptions) ([]*tracev1.InternalTrace, error) {
 	is := t.loadIndexSchema()
 	plan, err := newQueryPlan(is, opts)
 	if err != nil {
-		return model.TraceQueryResult{}, err
+		return nil, err
 	}
 	h, ok := t.loadTSDB()
 	if !ok {
-		return model.TraceQueryResult{}, errors.Errorf("trace %s/%s has no storage on this node", t.group, t.name)
+		return nil, errors.Errorf("trace %s/%s has no storage on this node", t.group, t.name)
 	}
 	if opts.MaxTraces <= 0 {
-		return model.TraceQueryResult{}, nil
+		return nil, nil
 	}
 	segs := h.db.SelectSegments(opts.TimeRange)
 	defer func() {
@@ -104,7 +124,7 @@ func (t *trace) Query(ctx context.Context, opts model.TraceQueryOptions) (model.
 		}
 	}()
 	if len(segs) == 0 {
-		return model.TraceQueryResult{}, nil
+		return nil, nil
 	}
 	// The time range picks the spans that may match, but a matching trace is returned whole: its
 	// spans are read from every segment, including those outside the range.
@@ -124,7 +144,7 @@ func (t *trace) Query(ctx context.Context, opts model.TraceQueryOptions) (model.
 		ranked, err = t.rankByIndex(ctx, segs, is, plan, lo, hi, opts.MaxTraces)
 	}
 	if err != nil {
-		return model.TraceQueryResult{}, err
+		return nil, err
 	}
 	if loaded == nil {
 		ids := make([]string, len(ranked))
@@ -132,7 +152,7 @@ func (t *trace) Query(ctx context.Context, opts model.TraceQueryOptions) (model.
 			ids[i] = r.traceID
 		}
 		if loaded, err = t.loadSpans(all, ids); err != nil {
-			return model.TraceQueryResult{}, err
+			return nil, err
 		}
 	}
 	var reserved uint64
@@ -142,7 +162,7 @@ func (t *trace) Query(ctx context.Context, opts model.TraceQueryOptions) (model.
 		}
 	}()
 	proj := newProjection(is.tags, opts.TagProjection)
-	result := model.TraceQueryResult{Traces: make([]*model.TraceResult, 0, len(ranked))}
+	result := make([]*tracev1.InternalTrace, 0, len(ranked))
 	for _, r := range ranked {
 		spans := loaded[r.traceID]
 		if len(spans) == 0 {
@@ -154,15 +174,15 @@ func (t *trace) Query(ctx context.Context, opts model.TraceQueryOptions) (model.
 		}
 		if t.pm != nil {
 			if err := t.pm.AcquireResource(ctx, size); err != nil {
-				return model.TraceQueryResult{}, errors.Wrapf(err, "query %s/%s", t.group, t.name)
+				return nil, errors.Wrapf(err, "query %s/%s", t.group, t.name)
 			}
 			reserved += size
 		}
-		tr := &model.TraceResult{TraceID: r.traceID, Key: r.key, Spans: make([]*model.TraceSpan, 0, len(spans))}
+		tr := &tracev1.InternalTrace{TraceId: r.traceID, Key: r.key, Spans: make([]*tracev1.Span, 0, len(spans))}
 		for i := range spans {
 			tr.Spans = append(tr.Spans, proj.span(r.traceID, &spans[i]))
 		}
-		result.Traces = append(result.Traces, tr)
+		result = append(result, tr)
 	}
 	return result, nil
 }
@@ -321,8 +341,8 @@ func newProjection(tl tagLocator, names []string) *projection {
 	return p
 }
 
-func (p *projection) span(traceID string, s *tstable.StoredSpan) *model.TraceSpan {
-	out := &model.TraceSpan{SpanID: s.SpanID, Payload: s.Payload}
+func (p *projection) span(traceID string, s *tstable.StoredSpan) *tracev1.Span {
+	out := &tracev1.Span{SpanId: s.SpanID, Span: s.Payload}
 	n := len(p.names)
 	if p.traceIDTag != "" {
 		n++

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -24,8 +26,6 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/bus"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
@@ -80,10 +80,10 @@ func keyOf(rule string) func(swSpan) int64 {
 	return byDuration
 }
 
-func resultRanks(res model.TraceQueryResult) []rankedID {
+func resultRanks(res []*tracev1.InternalTrace) []rankedID {
 	out := []rankedID{}
-	for _, tr := range res.Traces {
-		out = append(out, rankedID{id: tr.TraceID, key: tr.Key})
+	for _, tr := range res {
+		out = append(out, rankedID{id: tr.TraceId, key: tr.Key})
 	}
 	return out
 }
@@ -137,16 +137,16 @@ func payloadsByTrace(spans []swSpan, keep func(swSpan) bool) map[string][]string
 	return out
 }
 
-func resultPayloads(tr *model.TraceResult) []string {
+func resultPayloads(tr *tracev1.InternalTrace) []string {
 	out := []string{}
 	for _, s := range tr.Spans {
-		out = append(out, string(s.Payload))
+		out = append(out, string(s.Span))
 	}
 	sort.Strings(out)
 	return out
 }
 
-func (e *env) query(tr *trace, opts model.TraceQueryOptions) model.TraceQueryResult {
+func (e *env) query(tr *trace, opts QueryOptions) []*tracev1.InternalTrace {
 	e.t.Helper()
 	if opts.Name == "" {
 		opts.Name = tr.name
@@ -196,14 +196,14 @@ func TestQueryOrderedTopNAcrossShardsAndSegments(t *testing.T) {
 			for _, limit := range []int{1, 3, 10, 25, 1000} {
 				name := fmt.Sprintf("%s/%s/top%d", rule, sortOrder, limit)
 				t.Run(name, func(t *testing.T) {
-					res := e.query(tr, model.TraceQueryOptions{TimeRange: rng, OrderBy: orderBy(rule, sortOrder), MaxTraces: limit})
+					res := e.query(tr, QueryOptions{TimeRange: rng, OrderBy: orderBy(rule, sortOrder), MaxTraces: limit})
 					want := bruteRank(spans, matchAny, keyOf(rule), lo, hi, sortOrder != modelv1.Sort_SORT_ASC, limit)
 					if got := resultRanks(res); !reflect.DeepEqual(got, want) {
 						t.Fatalf("ranking:\n got %v\nwant %v", got, want)
 					}
-					for _, r := range res.Traces {
-						if got := resultPayloads(r); !reflect.DeepEqual(got, all[r.TraceID]) {
-							t.Fatalf("trace %s: spans %v, want every span %v", r.TraceID, got, all[r.TraceID])
+					for _, r := range res {
+						if got := resultPayloads(r); !reflect.DeepEqual(got, all[r.TraceId]) {
+							t.Fatalf("trace %s: spans %v, want every span %v", r.TraceId, got, all[r.TraceId])
 						}
 					}
 				})
@@ -250,7 +250,7 @@ func TestQueryBreaksTiesByTraceIDAcrossShardsAndSegments(t *testing.T) {
 		{modelv1.Sort_SORT_ASC, 3, []string{"bottom", "0", "a"}},
 	}
 	for _, tt := range tests {
-		res := e.query(tr, model.TraceQueryOptions{TimeRange: fullRange(), OrderBy: orderBy("duration", tt.sort), MaxTraces: tt.limit})
+		res := e.query(tr, QueryOptions{TimeRange: fullRange(), OrderBy: orderBy("duration", tt.sort), MaxTraces: tt.limit})
 		if got := ids(res); !reflect.DeepEqual(got, tt.want) {
 			t.Fatalf("%s top %d = %v, want %v", tt.sort, tt.limit, got, tt.want)
 		}
@@ -308,7 +308,7 @@ func TestRankByIndexMatchesBruteForce(t *testing.T) {
 				limit := 1 + rng.IntN(150)
 				f := filters[rng.IntN(len(filters))]
 				tRange := ranges[rng.IntN(len(ranges))]
-				opts := model.TraceQueryOptions{Name: "sw", TimeRange: tRange, Criteria: f.criteria,
+				opts := QueryOptions{Name: "sw", TimeRange: tRange, Criteria: f.criteria,
 					OrderBy: orderBy(rule, sortOrder), MaxTraces: limit}
 				plan, err := newQueryPlan(is, opts)
 				if err != nil {
@@ -396,7 +396,7 @@ func TestQueryConditions(t *testing.T) {
 	for _, tt := range tests {
 		for _, rule := range []string{"duration", "timestamp"} {
 			t.Run(tt.name+"/"+rule, func(t *testing.T) {
-				res := e.query(tr, model.TraceQueryOptions{TimeRange: rng, Criteria: tt.criteria,
+				res := e.query(tr, QueryOptions{TimeRange: rng, Criteria: tt.criteria,
 					OrderBy: orderBy(rule, modelv1.Sort_SORT_DESC), MaxTraces: 1000})
 				want := bruteRank(spans, tt.pred, keyOf(rule), lo, hi, true, 1000)
 				if got := resultRanks(res); !reflect.DeepEqual(got, want) {
@@ -449,7 +449,7 @@ func TestQueryHaving(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := e.query(tr, model.TraceQueryOptions{TimeRange: fullRange(), Criteria: tt.criteria,
+			res := e.query(tr, QueryOptions{TimeRange: fullRange(), Criteria: tt.criteria,
 				OrderBy: orderBy("zipkin-timestamp", modelv1.Sort_SORT_DESC), MaxTraces: 10})
 			if got := ids(res); !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %v, want %v", got, tt.want)
@@ -457,7 +457,7 @@ func TestQueryHaving(t *testing.T) {
 		})
 	}
 	// An array tag cannot take IN.
-	_, err := tr.Query(context.Background(), model.TraceQueryOptions{Name: "zipkin", TimeRange: fullRange(),
+	_, err := tr.Query(context.Background(), QueryOptions{Name: "zipkin", TimeRange: fullRange(),
 		Criteria: cond("query", opIN, strs("a")), OrderBy: orderBy("zipkin-timestamp", modelv1.Sort_SORT_DESC), MaxTraces: 10})
 	if !errors.Is(err, ErrInvalidQuery) {
 		t.Fatalf("IN on an array tag: %v, want ErrInvalidQuery", err)
@@ -501,13 +501,13 @@ func TestQueryTimeRange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := e.query(tr, model.TraceQueryOptions{TimeRange: tt.rng, OrderBy: orderBy(tt.rule, modelv1.Sort_SORT_DESC), MaxTraces: 10})
+			res := e.query(tr, QueryOptions{TimeRange: tt.rng, OrderBy: orderBy(tt.rule, modelv1.Sort_SORT_DESC), MaxTraces: 10})
 			if got := ids(res); !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
-			for _, r := range res.Traces {
-				if len(r.Spans) != tt.spans[r.TraceID] {
-					t.Fatalf("trace %s: %d spans, want %d", r.TraceID, len(r.Spans), tt.spans[r.TraceID])
+			for _, r := range res {
+				if len(r.Spans) != tt.spans[r.TraceId] {
+					t.Fatalf("trace %s: %d spans, want %d", r.TraceId, len(r.Spans), tt.spans[r.TraceId])
 				}
 			}
 		})
@@ -533,16 +533,16 @@ func TestQueryProjection(t *testing.T) {
 	at := today.Add(time.Hour)
 	e.mustWrite(swSpan{traceID: "t1", spanID: "s1", at: at, service: "svc", instance: "inst", endpoint: "", state: 1, duration: 7}.request())
 	tr := e.trace("test-trace-group", "sw")
-	query := func(projection ...string) *model.TraceSpan {
+	query := func(projection ...string) *tracev1.Span {
 		t.Helper()
-		res := e.query(tr, model.TraceQueryOptions{TimeRange: fullRange(), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC),
+		res := e.query(tr, QueryOptions{TimeRange: fullRange(), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC),
 			MaxTraces: 1, TagProjection: projection})
-		if len(res.Traces) != 1 || len(res.Traces[0].Spans) != 1 {
-			t.Fatalf("got %d traces", len(res.Traces))
+		if len(res) != 1 || len(res[0].Spans) != 1 {
+			t.Fatalf("got %d traces", len(res))
 		}
-		s := res.Traces[0].Spans[0]
-		if s.SpanID != "s1" || string(s.Payload) != "t1/s1" {
-			t.Fatalf("span id %q payload %q", s.SpanID, s.Payload)
+		s := res[0].Spans[0]
+		if s.SpanId != "s1" || string(s.Span) != "t1/s1" {
+			t.Fatalf("span id %q payload %q", s.SpanId, s.Span)
 		}
 		return s
 	}
@@ -600,31 +600,31 @@ func TestQuerySchemaEvolution(t *testing.T) {
 		withoutErr.request(),
 	)
 	tr := e.trace("test-trace-group", "sw")
-	res := e.query(tr, model.TraceQueryOptions{TimeRange: fullRange(), OrderBy: orderBy("duration", modelv1.Sort_SORT_ASC),
+	res := e.query(tr, QueryOptions{TimeRange: fullRange(), OrderBy: orderBy("duration", modelv1.Sort_SORT_ASC),
 		MaxTraces: 10, TagProjection: []string{"error_message", "service_id"}})
 	if got, want := ids(res), []string{"v1", "v2", "v2short"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("traces = %v, want %v", got, want)
 	}
 	wantErr := map[string]*modelv1.TagValue{"v1": null(), "v2": str("boom"), "v2short": null()}
-	for _, r := range res.Traces {
+	for _, r := range res {
 		tags := r.Spans[0].Tags
 		if got := tagKeys(tags); !reflect.DeepEqual(got, []string{"error_message", "service_id"}) {
-			t.Fatalf("trace %s tags %v", r.TraceID, got)
+			t.Fatalf("trace %s tags %v", r.TraceId, got)
 		}
-		if !proto.Equal(tags[0].GetValue(), wantErr[r.TraceID]) {
-			t.Fatalf("trace %s error_message = %v, want %v", r.TraceID, tags[0].GetValue(), wantErr[r.TraceID])
+		if !proto.Equal(tags[0].GetValue(), wantErr[r.TraceId]) {
+			t.Fatalf("trace %s error_message = %v, want %v", r.TraceId, tags[0].GetValue(), wantErr[r.TraceId])
 		}
 		if !proto.Equal(tags[1].GetValue(), str("svc")) {
-			t.Fatalf("trace %s service_id = %v", r.TraceID, tags[1].GetValue())
+			t.Fatalf("trace %s service_id = %v", r.TraceId, tags[1].GetValue())
 		}
 	}
 	// A condition on the new tag: spans without it are null, so EQ misses and NE matches them.
-	eq := e.query(tr, model.TraceQueryOptions{TimeRange: fullRange(), Criteria: cond("error_message", opEQ, str("boom")),
+	eq := e.query(tr, QueryOptions{TimeRange: fullRange(), Criteria: cond("error_message", opEQ, str("boom")),
 		OrderBy: orderBy("duration", modelv1.Sort_SORT_ASC), MaxTraces: 10})
 	if got := ids(eq); !reflect.DeepEqual(got, []string{"v2"}) {
 		t.Fatalf("error_message = boom: %v", got)
 	}
-	ne := e.query(tr, model.TraceQueryOptions{TimeRange: fullRange(), Criteria: cond("error_message", opNE, str("boom")),
+	ne := e.query(tr, QueryOptions{TimeRange: fullRange(), Criteria: cond("error_message", opNE, str("boom")),
 		OrderBy: orderBy("duration", modelv1.Sort_SORT_ASC), MaxTraces: 10})
 	if got := ids(ne); !reflect.DeepEqual(got, []string{"v1", "v2short"}) {
 		t.Fatalf("error_message != boom: %v", got)
@@ -681,16 +681,16 @@ func TestQueryByTraceIDs(t *testing.T) {
 			if limit == 0 {
 				limit = 10
 			}
-			res := e.query(tr, model.TraceQueryOptions{TimeRange: rng, Criteria: tt.criteria, OrderBy: tt.order, MaxTraces: limit})
+			res := e.query(tr, QueryOptions{TimeRange: rng, Criteria: tt.criteria, OrderBy: tt.order, MaxTraces: limit})
 			if got := ids(res); !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
-			for _, r := range res.Traces {
+			for _, r := range res {
 				if r.Key != 0 {
-					t.Fatalf("trace %s has key %d in a query by ids", r.TraceID, r.Key)
+					t.Fatalf("trace %s has key %d in a query by ids", r.TraceId, r.Key)
 				}
-				if n, ok := tt.spans[r.TraceID]; ok && len(r.Spans) != n {
-					t.Fatalf("trace %s: %d spans, want %d", r.TraceID, len(r.Spans), n)
+				if n, ok := tt.spans[r.TraceId]; ok && len(r.Spans) != n {
+					t.Fatalf("trace %s: %d spans, want %d", r.TraceId, len(r.Spans), n)
 				}
 			}
 		})
@@ -714,13 +714,13 @@ func TestQueryKeepsTracesOfOtherSchemasApart(t *testing.T) {
 	e.mustWrite(span.request(), internalRequest("test-trace-group", "sw2", []byte("sw2 span"), otherSpan.tags()...))
 	for name, wantPayload := range map[string]string{"sw": "shared-id/s", "sw2": "sw2 span"} {
 		tr := e.trace("test-trace-group", name)
-		for _, opts := range []model.TraceQueryOptions{
+		for _, opts := range []QueryOptions{
 			{TimeRange: fullRange(), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC), MaxTraces: 10},
 			{TimeRange: fullRange(), Criteria: cond("trace_id", opEQ, str("shared-id")), MaxTraces: 10},
 		} {
 			res := e.query(tr, opts)
-			if len(res.Traces) != 1 || len(res.Traces[0].Spans) != 1 || string(res.Traces[0].Spans[0].Payload) != wantPayload {
-				t.Fatalf("%s sees %d traces (%v), want its own span only", name, len(res.Traces), res.Traces)
+			if len(res) != 1 || len(res[0].Spans) != 1 || string(res[0].Spans[0].Span) != wantPayload {
+				t.Fatalf("%s sees %d traces (%v), want its own span only", name, len(res), res)
 			}
 		}
 	}
@@ -744,28 +744,28 @@ func TestQueryErrors(t *testing.T) {
 	e.md.put(binding)
 	tests := []struct {
 		name string
-		opts model.TraceQueryOptions
+		opts QueryOptions
 		want string
 	}{
-		{name: "unknown tag in a condition", opts: model.TraceQueryOptions{
+		{name: "unknown tag in a condition", opts: QueryOptions{
 			Criteria: cond("nope", opEQ, str("x")), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC)}, want: "'nope' not found"},
-		{name: "unknown tag in a query by id", opts: model.TraceQueryOptions{
+		{name: "unknown tag in a query by id", opts: QueryOptions{
 			Criteria: and(cond("trace_id", opEQ, str("a")), cond("nope", opEQ, str("x")))}, want: "'nope' not found"},
-		{name: "unknown order rule", opts: model.TraceQueryOptions{OrderBy: orderBy("latency", modelv1.Sort_SORT_DESC)},
+		{name: "unknown order rule", opts: QueryOptions{OrderBy: orderBy("latency", modelv1.Sort_SORT_DESC)},
 			want: "index rule latency not found"},
-		{name: "order rule bound to no trace of this name", opts: model.TraceQueryOptions{OrderBy: orderBy("zipkin-timestamp", modelv1.Sort_SORT_DESC)},
+		{name: "order rule bound to no trace of this name", opts: QueryOptions{OrderBy: orderBy("zipkin-timestamp", modelv1.Sort_SORT_DESC)},
 			want: "not found"},
-		{name: "no_sort rule", opts: model.TraceQueryOptions{OrderBy: orderBy("unsorted", modelv1.Sort_SORT_DESC)}, want: "no_sort"},
-		{name: "rule ending in a string tag", opts: model.TraceQueryOptions{OrderBy: orderBy("by-service", modelv1.Sort_SORT_DESC)},
+		{name: "no_sort rule", opts: QueryOptions{OrderBy: orderBy("unsorted", modelv1.Sort_SORT_DESC)}, want: "no_sort"},
+		{name: "rule ending in a string tag", opts: QueryOptions{OrderBy: orderBy("by-service", modelv1.Sort_SORT_DESC)},
 			want: "INT or TIMESTAMP"},
-		{name: "IN on an array-free schema's scalar without a list", opts: model.TraceQueryOptions{
+		{name: "IN on an array-free schema's scalar without a list", opts: QueryOptions{
 			Criteria: cond("service_id", opIN, str("x")), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC)}, want: "array value"},
-		{name: "no trace ids and no order", opts: model.TraceQueryOptions{}, want: "either traceIDs or order must be specified"},
-		{name: "an order without a rule", opts: model.TraceQueryOptions{OrderBy: &modelv1.QueryOrder{Sort: modelv1.Sort_SORT_DESC}},
+		{name: "no trace ids and no order", opts: QueryOptions{}, want: "either traceIDs or order must be specified"},
+		{name: "an order without a rule", opts: QueryOptions{OrderBy: &modelv1.QueryOrder{Sort: modelv1.Sort_SORT_DESC}},
 			want: "either traceIDs or order must be specified"},
-		{name: "conditions but no ids and no order", opts: model.TraceQueryOptions{Criteria: cond("service_id", opEQ, str("x"))},
+		{name: "conditions but no ids and no order", opts: QueryOptions{Criteria: cond("service_id", opEQ, str("x"))},
 			want: "either traceIDs or order must be specified"},
-		{name: "trace id NE is not a list of ids", opts: model.TraceQueryOptions{Criteria: cond("trace_id", opNE, str("x"))},
+		{name: "trace id NE is not a list of ids", opts: QueryOptions{Criteria: cond("trace_id", opNE, str("x"))},
 			want: "either traceIDs or order must be specified"},
 	}
 	for _, tt := range tests {
@@ -779,7 +779,7 @@ func TestQueryErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q does not say %q", err, tt.want)
 			}
-			if len(res.Traces) != 0 {
+			if len(res) != 0 {
 				t.Fatalf("an invalid query returned traces: %v", ids(res))
 			}
 		})
@@ -791,13 +791,13 @@ func TestQueryWithNoLimitOrCancelled(t *testing.T) {
 	_, today := days()
 	e.mustWrite(swSpan{traceID: "t", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 1}.request())
 	tr := e.trace("test-trace-group", "sw")
-	res := e.query(tr, model.TraceQueryOptions{TimeRange: fullRange(), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC)})
-	if len(res.Traces) != 0 {
+	res := e.query(tr, QueryOptions{TimeRange: fullRange(), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC)})
+	if len(res) != 0 {
 		t.Fatalf("MaxTraces 0 returned %v", ids(res))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := tr.Query(ctx, model.TraceQueryOptions{Name: "sw", TimeRange: fullRange(),
+	if _, err := tr.Query(ctx, QueryOptions{Name: "sw", TimeRange: fullRange(),
 		OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC), MaxTraces: 10}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a cancelled query: %v, want context.Canceled", err)
 	}
@@ -834,13 +834,9 @@ func TestQueryTopicRunsTheQueryOnEveryGroup(t *testing.T) {
 		OrderBy:   orderBy("duration", modelv1.Sort_SORT_DESC),
 		Limit:     3,
 	}
-	reply, err := e.pipeline.Publish(context.Background(), bus.TopicTraceQuery, localNodeName, req)
+	resp, err := e.s.QueryTraces(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
-	}
-	resp, ok := reply.(*tracev1.InternalQueryResponse)
-	if !ok {
-		t.Fatalf("reply is %T", reply)
 	}
 	var got []string
 	var keys []int64
@@ -856,11 +852,8 @@ func TestQueryTopicRunsTheQueryOnEveryGroup(t *testing.T) {
 	}
 
 	req.Groups = []string{"test-trace-group", "no-such-group"}
-	if _, err := e.pipeline.Publish(context.Background(), bus.TopicTraceQuery, localNodeName, req); err == nil {
-		t.Fatal("a query naming an unknown group succeeded")
-	}
-	if _, err := e.pipeline.Publish(context.Background(), bus.TopicTraceQuery, localNodeName, "not a query"); err == nil {
-		t.Fatal("a payload of the wrong type was accepted")
+	if _, err := e.s.QueryTraces(context.Background(), req); status.Code(err) != codes.NotFound {
+		t.Fatalf("a query naming an unknown group: %v, want NotFound", err)
 	}
 }
 

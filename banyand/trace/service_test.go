@@ -16,22 +16,21 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
+	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/observability"
-	"github.com/apache/skywalking-banyandb/banyand/queue"
-	"github.com/apache/skywalking-banyandb/pkg/node"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 	"github.com/apache/skywalking-banyandb/pkg/run"
 )
 
 func newStandaloneForFlags(t *testing.T) *standalone {
 	t.Helper()
-	pipeline := queue.NewLocal()
-	svc, err := NewService(newFakeMetadata(), pipeline, pipeline, observability.NewBypassRegistry(), newMemoryProtector(t))
+	svc, err := NewService(newFakeMetadata(), nil, observability.NewBypassRegistry(), newMemoryProtector(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,9 +39,7 @@ func newStandaloneForFlags(t *testing.T) *standalone {
 
 func newLiaisonForFlags(t *testing.T) *liaison {
 	t.Helper()
-	pipeline := queue.NewLocal()
-	svc, err := NewLiaison(newFakeMetadata(), pipeline, pipeline, observability.NewBypassRegistry(), newMemoryProtector(t),
-		node.NewRendezvousSelector(), nil)
+	svc, err := NewLiaison(newFakeMetadata(), observability.NewBypassRegistry(), newMemoryProtector(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,24 +209,24 @@ func TestNameAndRole(t *testing.T) {
 }
 
 func TestConstructorsNeedTheirDependencies(t *testing.T) {
-	md, q, omr, pm := newFakeMetadata(), queue.NewLocal(), observability.NewBypassRegistry(), newMemoryProtector(t)
-	if _, err := NewService(nil, q, q, omr, pm); err == nil {
+	md, omr, pm := newFakeMetadata(), observability.NewBypassRegistry(), newMemoryProtector(t)
+	if _, err := NewService(nil, nil, omr, pm); err == nil {
 		t.Error("NewService without metadata")
 	}
-	if _, err := NewService(md, q, nil, omr, pm); err == nil {
-		t.Error("NewService without a local pipeline")
-	}
-	if _, err := NewService(md, q, q, nil, pm); err == nil {
+	if _, err := NewService(md, nil, nil, pm); err == nil {
 		t.Error("NewService without metrics")
 	}
-	if _, err := NewService(md, q, q, omr, nil); err == nil {
+	if _, err := NewService(md, nil, omr, nil); err == nil {
 		t.Error("NewService without a memory protector")
 	}
-	if _, err := NewLiaison(md, q, q, omr, pm, nil, nil); err == nil {
-		t.Error("NewLiaison without a node selector")
+	if _, err := NewLiaison(nil, omr, pm); err == nil {
+		t.Error("NewLiaison without metadata")
 	}
-	if _, err := NewLiaison(md, q, nil, omr, pm, node.NewRendezvousSelector(), nil); err == nil {
-		t.Error("NewLiaison without a data-node client")
+	if _, err := NewLiaison(md, nil, pm); err == nil {
+		t.Error("NewLiaison without metrics")
+	}
+	if _, err := NewLiaison(md, omr, nil); err == nil {
+		t.Error("NewLiaison without a memory protector")
 	}
 }
 
@@ -347,11 +344,11 @@ func TestDeletingAGroupDropsItsData(t *testing.T) {
 	}
 	// Re-created, it starts empty.
 	e.withSW()
-	res, err := e.trace("test-trace-group", "sw").Query(context.Background(), model.TraceQueryOptions{
+	res, err := e.trace("test-trace-group", "sw").Query(context.Background(), QueryOptions{
 		Name: "sw", TimeRange: timeRange(yesterday, yesterday.Add(48*time.Hour)),
 		OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC), MaxTraces: 10,
 	})
-	if err != nil || len(res.Traces) != 0 {
+	if err != nil || len(res) != 0 {
 		t.Fatalf("query of a re-created group = %v, %v; want no traces", ids(res), err)
 	}
 }
@@ -403,7 +400,7 @@ func TestIndexRuleChangesReachTheTrace(t *testing.T) {
 		}
 	}
 	// An order by a rule that is no longer bound is refused.
-	_, err := tr.Query(context.Background(), model.TraceQueryOptions{
+	_, err := tr.Query(context.Background(), QueryOptions{
 		Name: "sw", TimeRange: timeRange(time.Unix(0, 0), time.Now()), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC), MaxTraces: 1,
 	})
 	if !errors.Is(err, ErrInvalidQuery) {
@@ -468,9 +465,7 @@ func TestLiaisonFollowsSchemasWithoutStorage(t *testing.T) {
 	// Schemas that exist before the liaison starts are replayed to it.
 	md.put(fx.swGroup)
 	md.put(fx.duration)
-	pipeline := queue.NewLocal()
-	svc, err := NewLiaison(md, pipeline, pipeline, observability.NewBypassRegistry(), newMemoryProtector(t),
-		node.NewRendezvousSelector(), nil)
+	svc, err := NewLiaison(md, observability.NewBypassRegistry(), newMemoryProtector(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,10 +501,32 @@ func TestLiaisonFollowsSchemasWithoutStorage(t *testing.T) {
 	if r := svc.GetRemovalSegmentsTimeRange("test-trace-group"); r != nil {
 		t.Fatalf("a liaison reports segments to remove: %v", r)
 	}
-	if _, err := tr.Query(context.Background(), model.TraceQueryOptions{
+	if _, err := tr.Query(context.Background(), QueryOptions{
 		Name: "sw", TimeRange: timeRange(time.Unix(0, 0), time.Now()), OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC), MaxTraces: 1,
 	}); err == nil || !strings.Contains(err.Error(), "no storage") {
 		t.Fatalf("a query on the liaison's trace: %v, want a no-storage error", err)
+	}
+	// The liaison runs no plan itself: its front door's check compiles it and refuses a bad order.
+	bad := &tracev1.QueryRequest{Groups: []string{"test-trace-group"}, Name: "sw", OrderBy: orderBy("no-such-rule", modelv1.Sort_SORT_DESC)}
+	if _, err := svc.CheckQuery(bad); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("CheckQuery of an unknown order rule on a liaison: %v, want InvalidArgument", err)
+	}
+	// A write is parsed once, with its shard and the schema revision it was checked against.
+	ws, ok := svc.ResolveWrite(context.Background(), fx.sw.GetMetadata(), map[string]bool{})
+	if !ok {
+		t.Fatal("ResolveWrite did not find sw")
+	}
+	_, today := days()
+	span, st, reason := ws.Parse(swSpan{traceID: "t1", spanID: "s1", at: today, service: "svc"}.request().GetRequest())
+	if st != modelv1.Status_STATUS_SUCCEED {
+		t.Fatalf("Parse: %s (%s)", st, reason)
+	}
+	if span.TraceID != "t1" || span.SpanID != "s1" || !span.Timestamp.Equal(today) || span.Shard != shardOf("t1", ws.ShardNum()) ||
+		span.Revision != fx.sw.GetMetadata().GetModRevision() && span.Revision != tr.GetSchema().GetMetadata().GetModRevision() {
+		t.Fatalf("parsed span %+v", span)
+	}
+	if _, st, _ := ws.Parse(&tracev1.WriteRequest{Metadata: fx.sw.GetMetadata(), Tags: []*modelv1.TagValue{i64(1)}}); st != modelv1.Status_STATUS_INVALID_TIMESTAMP {
+		t.Fatalf("Parse of a malformed span: %s", st)
 	}
 	// Nothing but the data directory is created under the root.
 	entries, err := os.ReadDir(filepath.Join(root, "trace", "data"))

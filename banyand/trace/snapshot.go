@@ -24,7 +24,9 @@ import (
 )
 
 // snapshotter takes consistent copies of the trace data while writes go on: one checkpoint per
-// table, laid out like the data directory (<group>/seg-<start>/shard-<n>) under <snapshots>/<time>/. It keeps the newest
+// table, laid out like the data directory (<group>/seg-<start>/shard-<n>) under
+// <snapshots>/<time>/. A snapshot is written under a temporary name (.tmp-<time>) and renamed
+// when complete, so a failed or interrupted one never counts as a snapshot. It keeps the newest
 // maxFileSnapshotNum snapshots and removes older ones.
 type snapshotter struct {
 	repo *schemaRepo
@@ -45,6 +47,26 @@ func (s *snapshotter) take(ctx context.Context) (string, error) {
 	defer s.mu.Unlock()
 	name := time.Now().UTC().Format("20060102T150405.000000000Z")
 	root := filepath.Join(s.dir, name)
+	tmp := filepath.Join(s.dir, tmpSnapshotPrefix+name)
+	if err := s.write(ctx, tmp); err != nil {
+		if rmErr := s.lfs.RemoveAll(tmp); rmErr != nil {
+			s.l.Warn().Err(rmErr).Str("dir", tmp).Msg("failed to remove a partial snapshot")
+		}
+		return "", err
+	}
+	if err := s.lfs.Rename(tmp, root); err != nil {
+		return "", errors.Wrapf(err, "complete snapshot %s", root)
+	}
+	s.prune()
+	s.l.Info().Str("dir", root).Msg("trace snapshot taken")
+	return root, nil
+}
+
+// tmpSnapshotPrefix names a snapshot being written.
+const tmpSnapshotPrefix = ".tmp-"
+
+// write checkpoints every open table under root.
+func (s *snapshotter) write(ctx context.Context, root string) error {
 	for _, g := range s.repo.Groups() {
 		h, ok := g.SupplyTSDB().(*tsdbHolder)
 		if !ok || h == nil {
@@ -75,18 +97,18 @@ func (s *snapshotter) take(ctx context.Context) (string, error) {
 			return nil
 		}()
 		if err != nil {
-			return "", err
+			return err
 		}
 	}
+	// A node without data still gets an (empty) snapshot directory.
 	if err := s.lfs.MkdirIfNotExist(root, 0o755); err != nil {
-		return "", errors.Wrapf(err, "create snapshot %s", root)
+		return errors.Wrapf(err, "create snapshot %s", root)
 	}
-	s.prune()
-	s.l.Info().Str("dir", root).Msg("trace snapshot taken")
-	return root, nil
+	return nil
 }
 
-// prune removes the oldest snapshots beyond the configured number.
+// prune removes the oldest snapshots beyond the configured number, and the partial snapshots an
+// interrupted process left behind (take holds the lock, so none is being written).
 func (s *snapshotter) prune() {
 	entries, err := s.lfs.ReadDir(s.dir)
 	if err != nil {
@@ -95,7 +117,13 @@ func (s *snapshotter) prune() {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+		switch {
+		case !e.IsDir():
+		case strings.HasPrefix(e.Name(), tmpSnapshotPrefix):
+			if err := s.lfs.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
+				s.l.Warn().Err(err).Str("snapshot", e.Name()).Msg("failed to remove a partial snapshot")
+			}
+		case !strings.HasPrefix(e.Name(), "."):
 			names = append(names, e.Name())
 		}
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 )
 
 func TestSnapshotIsAReadableCopyAndOldOnesArePruned(t *testing.T) {
@@ -77,6 +76,47 @@ func TestSnapshotIsAReadableCopyAndOldOnesArePruned(t *testing.T) {
 	}
 }
 
+func TestAFailedSnapshotLeavesNothingThatCounts(t *testing.T) {
+	e := newEnv(t, "--trace-max-file-snapshot-num=1").withSW()
+	_, today := days()
+	e.mustWrite(requests([]swSpan{{traceID: "t1", spanID: "s1", at: today.Add(time.Hour), service: "svc", duration: 10}})...)
+	good, err := e.s.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A snapshot cut short (here: canceled) leaves neither a snapshot nor a partial directory.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.s.Snapshot(ctx); err == nil {
+		t.Fatal("a canceled snapshot succeeded")
+	}
+	names := func() []string {
+		entries, err := os.ReadDir(e.s.snapshotDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, en := range entries {
+			out = append(out, en.Name())
+		}
+		return out
+	}
+	if got := names(); len(got) != 1 || got[0] != filepath.Base(good) {
+		t.Fatalf("after a failed snapshot the directory holds %v, want only %s", got, filepath.Base(good))
+	}
+	// The partial snapshot of a process killed mid-way is removed, never kept as a good one.
+	if err := os.MkdirAll(filepath.Join(e.s.snapshotDir, tmpSnapshotPrefix+"20000101T000000.000000000Z", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	next, err := e.s.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); len(got) != 1 || got[0] != filepath.Base(next) {
+		t.Fatalf("after the next snapshot the directory holds %v, want only %s", got, filepath.Base(next))
+	}
+}
+
 func TestQueryBeyondTheMemoryBudgetIsResourceExhausted(t *testing.T) {
 	pm := protector.NewMemory(nil)
 	if err := pm.FlagSet().Parse([]string{"--allowed-bytes=1kb"}); err != nil {
@@ -94,7 +134,7 @@ func TestQueryBeyondTheMemoryBudgetIsResourceExhausted(t *testing.T) {
 	}
 	e.mustWrite(requests(spans)...)
 	tr := e.trace("test-trace-group", "sw")
-	_, err := tr.Query(context.Background(), model.TraceQueryOptions{
+	_, err := tr.Query(context.Background(), QueryOptions{
 		Name: "sw", TimeRange: timeRange(today, today.Add(24*time.Hour)), Criteria: cond("trace_id", opEQ, str("big")), MaxTraces: 10,
 	})
 	if !errors.Is(err, protector.ErrMemoryExceeded) {

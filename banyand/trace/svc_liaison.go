@@ -14,14 +14,11 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/banyand/observability"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
-	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/pkg/fs"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
-	"github.com/apache/skywalking-banyandb/pkg/node"
 	"github.com/apache/skywalking-banyandb/pkg/run"
 	resourceSchema "github.com/apache/skywalking-banyandb/pkg/schema"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
@@ -30,14 +27,13 @@ import (
 var _ Service = (*liaison)(nil)
 
 // liaison is the trace service of a liaison node: it follows the trace schemas but holds no
-// data; its gRPC front door routes writes and queries to the data nodes.
+// data; the front door (banyand/liaison/grpc) validates against them and routes writes and
+// queries to the data nodes.
 type liaison struct {
 	pm                  protector.Memory
 	metadata            metadata.Repo
-	pipeline            queue.Server
 	omr                 observability.MetricsRegistry
 	lfs                 fs.FileSystem
-	dataNodeSelector    node.Selector
 	l                   *logger.Logger
 	schemaRepo          schemaRepo
 	dataPath            string
@@ -45,30 +41,31 @@ type liaison struct {
 	option              option
 	maxDiskUsagePercent int
 
-	nodeRegistry grpc.NodeRegistry
-	schemaWait   time.Duration
-	fs           *run.FlagSet
-	stopCh       chan struct{}
-	metrics      *metrics
+	schemaWait time.Duration
+	fs         *run.FlagSet
+	stopCh     chan struct{}
+	metrics    *metrics
 }
 
-// NewLiaison returns the trace service of a liaison. tire2Client sends batches and queries to the
-// data nodes that dataNodeSelector picks.
-func NewLiaison(md metadata.Repo, pipeline queue.Server, tire2Client queue.Client, omr observability.MetricsRegistry,
-	pm protector.Memory, dataNodeSelector node.Selector, nodeRegistry grpc.NodeRegistry,
-) (Service, error) {
-	if md == nil || tire2Client == nil || omr == nil || pm == nil || dataNodeSelector == nil {
-		return nil, errors.New("trace: the metadata repo, data-node client, metrics registry, memory protector and node selector are required")
+// LiaisonService is the trace service of a liaison: the seed's Service and the schemas its front
+// door validates against.
+type LiaisonService interface {
+	Service
+	Schemas
+}
+
+// NewLiaison returns the trace service of a liaison. The front door it serves reaches the data
+// nodes through the data plane it is given (queue.NewGRPCClient).
+func NewLiaison(md metadata.Repo, omr observability.MetricsRegistry, pm protector.Memory) (LiaisonService, error) {
+	if md == nil || omr == nil || pm == nil {
+		return nil, errors.New("trace: the metadata repo, metrics registry and memory protector are required")
 	}
 	return &liaison{
-		metadata:         md,
-		pipeline:         pipeline,
-		omr:              omr,
-		pm:               pm,
-		dataNodeSelector: dataNodeSelector,
-		nodeRegistry:     nodeRegistry,
-		option:           option{mergePolicy: &mergePolicy{}, protector: pm, tire2Client: tire2Client},
-		stopCh:           make(chan struct{}),
+		metadata: md,
+		omr:      omr,
+		pm:       pm,
+		option:   option{mergePolicy: &mergePolicy{}},
+		stopCh:   make(chan struct{}),
 	}, nil
 }
 
@@ -102,9 +99,9 @@ func (l *liaison) PreRun(_ context.Context) error {
 		return errors.Wrapf(err, "create the liaison's trace directory %s", l.dataPath)
 	}
 	l.metrics = newMetrics(l.omr)
-	l.schemaRepo = *newSchemaRepo(l.dataPath, l.metadata, l.l)
+	l.schemaRepo = schemaRepo{l: l.l}
 	l.schemaRepo.Repository = resourceSchema.NewPortableRepository(l.metadata, commonv1.Catalog_CATALOG_TRACE,
-		newQueueSupplier(l.dataPath, l, l.nodeRegistry), l.l)
+		newQueueSupplier(l), l.l)
 	l.schemaRepo.Watch()
 	return nil
 }

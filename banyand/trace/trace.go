@@ -4,9 +4,14 @@
 // except in compliance with the License. You may obtain a copy of the License
 // at http://www.apache.org/licenses/LICENSE-2.0
 
-// Package trace is the trace model: the trace services of the liaison and of the data side
-// (standalone or data node), the schema repository that keeps open traces in step with the
-// metadata store, the write path (write_*.go) and the query path (query*.go).
+// Package trace is the data side of the trace model and the seed's trace services. It owns the
+// schema repository that keeps open traces in step with the metadata store (metadata.go), the
+// services of a node that stores traces (svc_data.go: standalone or data node) and of a liaison
+// (svc_liaison.go), the checks the front door runs once per request against the schemas
+// (resolve.go, write_validate.go, query_check.go), the data-side write (write_data.go: one table
+// batch per segment and shard) and query execution (query_data.go, query.go, query_index.go,
+// query_filter.go), the group TSDBs (tsdb.go) and snapshots (snapshot.go). The public
+// TraceService lives in banyand/liaison/grpc; the two meet through banyand/queue's typed data plane.
 package trace
 
 import (
@@ -17,9 +22,9 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 	"github.com/apache/skywalking-banyandb/pkg/run"
 	"github.com/apache/skywalking-banyandb/pkg/schema"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
@@ -55,8 +60,8 @@ type Trace interface {
 	GetSchema() *databasev1.Trace
 	// GetIndexRules returns the index rules bound to the trace.
 	GetIndexRules() []*databasev1.IndexRule
-	// Query runs a query against this trace's data in its group.
-	Query(ctx context.Context, opts model.TraceQueryOptions) (model.TraceQueryResult, error)
+	// Query runs a query against this trace's data in its group and returns the ranked traces.
+	Query(ctx context.Context, opts QueryOptions) ([]*tracev1.InternalTrace, error)
 }
 
 // trace is an open trace schema bound to its group's storage.
@@ -66,7 +71,6 @@ type trace struct {
 	tsdb        atomic.Value // *tsdbHolder; unset on nodes that hold no data
 	l           *logger.Logger
 	schema      *databasev1.Trace
-	schemaRepo  *schemaRepo
 	name        string
 	group       string
 }
@@ -77,6 +81,9 @@ type traceSpec struct {
 }
 
 func (t *trace) GetSchema() *databasev1.Trace { return t.schema }
+
+// revision is the mod_revision of the schema the trace was opened with.
+func (t *trace) revision() int64 { return t.schema.GetMetadata().GetModRevision() }
 
 func (t *trace) GetIndexRules() []*databasev1.IndexRule {
 	return t.loadIndexSchema().rules
@@ -97,15 +104,14 @@ func (t *trace) loadTSDB() (*tsdbHolder, bool) {
 	return h, ok && h != nil
 }
 
-func openTrace(spec traceSpec, rules []*databasev1.IndexRule, repo *schemaRepo, pm protector.Memory, l *logger.Logger) *trace {
+func openTrace(spec traceSpec, rules []*databasev1.IndexRule, pm protector.Memory, l *logger.Logger) *trace {
 	md := spec.schema.GetMetadata()
 	t := &trace{
-		pm:         pm,
-		schema:     spec.schema,
-		schemaRepo: repo,
-		name:       md.GetName(),
-		group:      md.GetGroup(),
-		l:          l.Named(md.GetGroup(), md.GetName()),
+		pm:     pm,
+		schema: spec.schema,
+		name:   md.GetName(),
+		group:  md.GetGroup(),
+		l:      l.Named(md.GetGroup(), md.GetName()),
 	}
 	t.indexSchema.Store(newIndexSchema(spec.schema, rules))
 	return t

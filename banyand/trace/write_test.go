@@ -8,17 +8,20 @@ package trace
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/bus"
+	"github.com/apache/skywalking-banyandb/banyand/queue"
+	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
 	"github.com/apache/skywalking-banyandb/pkg/fs"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 )
 
 func TestWriteStatusesPerSpan(t *testing.T) {
@@ -58,7 +61,7 @@ func TestWriteStatusesPerSpan(t *testing.T) {
 			t.Errorf("%s: %s, want %s", tt.name, statuses[i], tt.want)
 		}
 	}
-	res := e.query(e.trace("test-trace-group", "sw"), model.TraceQueryOptions{TimeRange: fullRange(),
+	res := e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
 		OrderBy: orderBy("duration", modelv1.Sort_SORT_ASC), MaxTraces: 10})
 	if got := ids(res); !reflect.DeepEqual(got, []string{"good", "good2"}) {
 		t.Fatalf("stored traces = %v, want the two good ones", got)
@@ -66,16 +69,12 @@ func TestWriteStatusesPerSpan(t *testing.T) {
 
 	// The same span twice is stored twice (no dedup by span id).
 	e.mustWrite(good.request())
-	res = e.query(e.trace("test-trace-group", "sw"), model.TraceQueryOptions{TimeRange: fullRange(),
+	res = e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
 		Criteria: cond("trace_id", opEQ, str("good")), MaxTraces: 10})
-	if len(res.Traces) != 1 || len(res.Traces[0].Spans) != 2 {
-		t.Fatalf("a span written twice: %v", res.Traces)
+	if len(res) != 1 || len(res[0].Spans) != 2 {
+		t.Fatalf("a span written twice: %v", res)
 	}
 
-	// Anything but a batch of write requests is refused.
-	if _, err := e.pipeline.Publish(context.Background(), bus.TopicTraceWrite, localNodeName, good.request()); err == nil {
-		t.Fatal("a single request instead of a batch was accepted")
-	}
 	// An empty batch has nothing to answer.
 	if st := e.write(); len(st) != 0 {
 		t.Fatalf("an empty batch got %v", st)
@@ -89,14 +88,13 @@ func TestWriteWaitsForASchemaOnItsWay(t *testing.T) {
 	span := swSpan{traceID: "early", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 1}
 	done := make(chan []modelv1.Status, 1)
 	go func() {
-		reply, err := e.pipeline.Publish(context.Background(), bus.TopicTraceWrite, localNodeName,
-			[]*tracev1.InternalWriteRequest{span.request()})
+		st, err := e.s.WriteSpans(context.Background(), []queue.Span{{Request: span.request().GetRequest()}})
 		if err != nil {
-			t.Errorf("publish: %v", err)
+			t.Errorf("write: %v", err)
 			done <- nil
 			return
 		}
-		done <- reply.([]modelv1.Status)
+		done <- st
 	}()
 	select {
 	case st := <-done:
@@ -129,12 +127,12 @@ func TestWrittenSpansSurviveARestart(t *testing.T) {
 	e.svc.GracefulStop()
 
 	again := newEnvAt(t, root).withSW()
-	res := again.query(again.trace("test-trace-group", "sw"), model.TraceQueryOptions{TimeRange: fullRange(),
+	res := again.query(again.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
 		OrderBy: orderBy("duration", modelv1.Sort_SORT_DESC), MaxTraces: 10, TagProjection: []string{"endpoint_id"}})
 	if got := ids(res); !reflect.DeepEqual(got, []string{"t1", "t2"}) {
 		t.Fatalf("after a restart: %v, want [t1 t2]", got)
 	}
-	if got := resultPayloads(res.Traces[0]); !reflect.DeepEqual(got, []string{"t1/a", "t1/b"}) {
+	if got := resultPayloads(res[0]); !reflect.DeepEqual(got, []string{"t1/a", "t1/b"}) {
 		t.Fatalf("t1's spans after a restart: %v", got)
 	}
 }
@@ -162,9 +160,9 @@ func TestWriteRefusesWhenTheDiskIsFull(t *testing.T) {
 	if len(segs) != 0 {
 		t.Fatalf("a refused write created segments %v", segs)
 	}
-	res := e.query(e.trace("test-trace-group", "sw"), model.TraceQueryOptions{TimeRange: fullRange(),
+	res := e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
 		Criteria: cond("trace_id", opEQ, str("t")), MaxTraces: 1})
-	if len(res.Traces) != 0 {
+	if len(res) != 0 {
 		t.Fatal("a span refused for a full disk was stored")
 	}
 }
@@ -212,4 +210,136 @@ func TestAWriteBatchWaitsForAMissingSchemaOnce(t *testing.T) {
 		time.Minute, map[string]bool{}); !ok {
 		t.Fatal("the schema that appeared was not found")
 	}
+}
+
+func TestWriteTrustsSpansOfItsOwnSchemaRevision(t *testing.T) {
+	e := newEnv(t).withSW()
+	_, today := days()
+	rev := e.trace("test-trace-group", "sw").revision()
+	tagged := swSpan{traceID: "from-tags", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 5}
+	// Parsed by a front door of the same revision: the parsed values are used as given.
+	trusted := queue.Span{Request: tagged.request().GetRequest(), TraceID: "parsed", SpanID: "s", Timestamp: tagged.at, Revision: rev,
+		Shard: shardOf("parsed", 2)}
+	// Sent by a liaison of the same revision, not parsed: read where the schema puts the values.
+	sameRev := swSpan{traceID: "same-rev", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 6}
+	// Validated against another revision: checked again, and a malformed one is refused.
+	malformed := queue.Span{Request: internalRequest("test-trace-group", "sw", []byte("x"), i64(1)).GetRequest(), Revision: rev + 100}
+	st, err := e.s.WriteSpans(context.Background(), []queue.Span{
+		trusted,
+		{Request: sameRev.request().GetRequest(), Revision: rev, Shard: shardOf("same-rev", 2)},
+		malformed,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []modelv1.Status{modelv1.Status_STATUS_SUCCEED, modelv1.Status_STATUS_SUCCEED, modelv1.Status_STATUS_INVALID_TIMESTAMP}
+	if !reflect.DeepEqual(st, want) {
+		t.Fatalf("statuses %v, want %v", st, want)
+	}
+	res := e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
+		OrderBy: orderBy("duration", modelv1.Sort_SORT_ASC), MaxTraces: 10})
+	if got := ids(res); !reflect.DeepEqual(got, []string{"parsed", "same-rev"}) {
+		t.Fatalf("stored traces = %v, want the parsed trace id and the one read from the tags", got)
+	}
+}
+
+// BenchmarkDataSideSpanCheck measures what the data side spends per span before it batches it:
+// trusting the front door's parse (same schema revision) against validating the span again and
+// hashing its shard again, as every span was before the front door handed parsed spans over.
+func BenchmarkDataSideSpanCheck(b *testing.B) {
+	e := newEnv(b).withSW()
+	tr := e.trace("test-trace-group", "sw")
+	tl := &tr.loadIndexSchema().tags
+	_, today := days()
+	req := swSpan{traceID: "0123456789abcdef0123456789abcdef", spanID: "s1", at: today.Add(time.Hour), service: "svc",
+		instance: "inst", endpoint: "/endpoint", duration: 12}.request().GetRequest()
+	parsed := queue.Span{Request: req, TraceID: "0123456789abcdef0123456789abcdef", SpanID: "s1", Timestamp: today.Add(time.Hour),
+		Revision: tr.revision(), Shard: 1}
+	b.Run("trusted", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok, _, _ := acceptSpan(tr, tl, &parsed); !ok {
+				b.Fatal("not trusted")
+			}
+		}
+	})
+	b.Run("revalidated", func(b *testing.B) {
+		unparsed := queue.Span{Request: req}
+		for b.Loop() {
+			ps, _, st, _ := acceptSpan(tr, tl, &unparsed)
+			if st != modelv1.Status_STATUS_SUCCEED {
+				b.Fatal(st)
+			}
+			_ = shardOf(ps.traceID, 2)
+		}
+	})
+}
+
+func TestATraceIDTooLongForTheTableFailsAlone(t *testing.T) {
+	e := newEnv(t).withSW()
+	_, today := days()
+	long := swSpan{traceID: strings.Repeat("x", tstable.MaxTraceIDLen), spanID: "s", at: today.Add(time.Hour), service: "svc"}
+	good := swSpan{traceID: "fits", spanID: "s", at: today.Add(time.Hour), service: "svc"}
+	st := e.write(long.request(), good.request())
+	if st[0] != modelv1.Status_STATUS_INVALID_TIMESTAMP || st[1] != modelv1.Status_STATUS_SUCCEED {
+		t.Fatalf("statuses %v, want the long trace id refused and the other span stored", st)
+	}
+	ws, ok := e.s.ResolveWrite(context.Background(), e.fx.sw.GetMetadata(), map[string]bool{})
+	if !ok {
+		t.Fatal("sw not resolved")
+	}
+	if _, st, _ := ws.Parse(long.request().GetRequest()); st != modelv1.Status_STATUS_INVALID_TIMESTAMP {
+		t.Fatalf("the front door's parse of a too-long trace id: %s", st)
+	}
+}
+
+// benchRequests returns n write requests of the sw trace, ten spans per trace.
+func benchRequests(n int) []*tracev1.WriteRequest {
+	_, today := days()
+	out := make([]*tracev1.WriteRequest, n)
+	for i := range out {
+		out[i] = swSpan{traceID: fmt.Sprintf("trace-%08d", i/10), spanID: fmt.Sprintf("span-%d", i%10), at: today.Add(time.Hour),
+			service: "svc", instance: "inst", endpoint: "/endpoint", duration: int64(i)}.request().GetRequest()
+	}
+	return out
+}
+
+// BenchmarkStandaloneWritePath runs what a standalone server does with a stream batch of 1,000
+// spans once it is decoded: the front door's steps (resolve the schema, validate and shard each
+// request once) and the data side's write through queue.NewLocal into the tables.
+func BenchmarkStandaloneWritePath(b *testing.B) {
+	e := newEnv(b).withSW()
+	reqs := benchRequests(1000)
+	plane := queue.NewLocal(e.s)
+	ctx := context.Background()
+	batch := make([]queue.Span, 0, len(reqs))
+	cpu0 := processCPU()
+	for b.Loop() {
+		ws, ok := e.s.ResolveWrite(ctx, reqs[0].GetMetadata(), map[string]bool{})
+		if !ok {
+			b.Fatal("sw not resolved")
+		}
+		batch = batch[:0]
+		for _, r := range reqs {
+			span, st, reason := ws.Parse(r)
+			if st != modelv1.Status_STATUS_SUCCEED {
+				b.Fatal(reason)
+			}
+			batch = append(batch, span)
+		}
+		st, err := plane.Write(ctx, "local", batch)
+		if err != nil || st[0] != modelv1.Status_STATUS_SUCCEED {
+			b.Fatal(err, st)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(reqs)), "ns/span")
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N*len(reqs)), "cpu-ns/span")
+}
+
+// processCPU is the user and system CPU time of the process so far, background work included.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

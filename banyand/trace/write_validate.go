@@ -12,6 +12,7 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
@@ -60,6 +61,17 @@ func parseSpan(tl *tagLocator, req *tracev1.WriteRequest) (parsedSpan, modelv1.S
 		return ps, modelv1.Status_STATUS_INVALID_TIMESTAMP, err.Error()
 	}
 	return ps, modelv1.Status_STATUS_SUCCEED, ""
+}
+
+// parseStoredSpan is parseSpan plus the bound of the table's keys: the stored trace id (the
+// schema's name, a separator and the trace id) must fit a table key, so that one oversized span
+// fails alone instead of failing its whole batch in the table.
+func parseStoredSpan(name string, tl *tagLocator, req *tracev1.WriteRequest) (parsedSpan, modelv1.Status, string) {
+	ps, st, reason := parseSpan(tl, req)
+	if st == modelv1.Status_STATUS_SUCCEED && len(name)+1+len(ps.traceID) > tstable.MaxTraceIDLen {
+		return parsedSpan{}, modelv1.Status_STATUS_INVALID_TIMESTAMP, "the trace id is too long"
+	}
+	return ps, st, reason
 }
 
 // checkRevision compares the schema revision a client wrote against with the loaded one.

@@ -19,7 +19,6 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
@@ -109,35 +108,12 @@ type nodeWatcher struct {
 	l        *logger.Logger
 	fs       *run.FlagSet
 	want     map[string]string
-	nodes    map[string]*databasev1.Node
 	selStr   string
 	mu       sync.Mutex
 }
 
-var _ grpc.NodeRegistry = (*nodeWatcher)(nil)
-
-// Locate answers which live data node holds a shard of a group: the node the write path routes
-// that shard to.
-func (w *nodeWatcher) Locate(group, name string, shardID uint32) (*databasev1.Node, error) {
-	g, err := w.md.GroupRegistry().GetGroup(context.Background(), group)
-	if err != nil {
-		return nil, errors.Wrapf(err, "locate shard %d of %s/%s", shardID, group, name)
-	}
-	picked, err := w.selector.Pick(group, name, shardID, g.GetResourceOpts().GetShardNum())
-	if err != nil {
-		return nil, errors.Wrapf(grpc.ErrNoNode, "shard %d of %s/%s: %v", shardID, group, name, err)
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n, ok := w.nodes[picked]
-	if !ok {
-		return nil, errors.Wrapf(grpc.ErrNoNode, "shard %d of %s/%s: node %s left", shardID, group, name, picked)
-	}
-	return n, nil
-}
-
 func newNodeWatcher(md metadata.Repo, selector node.Selector, client queue.GRPCClient) *nodeWatcher {
-	w := &nodeWatcher{md: md, selector: selector, client: client, nodes: make(map[string]*databasev1.Node)}
+	w := &nodeWatcher{md: md, selector: selector, client: client}
 	w.fs = run.NewFlagSet("data-nodes")
 	w.fs.StringVar(&w.selStr, "data-node-selector", "", "a label selector (k=v,k2=v2) that picks the data nodes this liaison uses; empty picks all")
 	return w
@@ -206,7 +182,6 @@ func (w *nodeWatcher) OnAddOrUpdate(m schema.Metadata) {
 	defer w.mu.Unlock()
 	w.client.AddNode(n)
 	w.selector.AddNode(n)
-	w.nodes[n.GetMetadata().GetName()] = n
 	w.l.Info().Str("node", n.GetMetadata().GetName()).Strs("live", w.selector.Nodes()).Msg("data node joined")
 }
 
@@ -220,7 +195,6 @@ func (w *nodeWatcher) OnDelete(m schema.Metadata) {
 	defer w.mu.Unlock()
 	w.selector.RemoveNode(n)
 	w.client.RemoveNode(n.GetMetadata().GetName())
-	delete(w.nodes, n.GetMetadata().GetName())
 	live := w.selector.Nodes()
 	sort.Strings(live)
 	w.l.Warn().Str("node", n.GetMetadata().GetName()).Strs("live", live).Msg("data node left")

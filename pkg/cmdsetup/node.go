@@ -41,17 +41,20 @@ type Node struct {
 	Queue queue.GRPCServer
 }
 
+// standaloneNodeName names the only node of a standalone server.
+const standaloneNodeName = "local"
+
 // NewStandalone builds a standalone server: embedded etcd, local storage, the public API.
 func NewStandalone() (*Node, error) {
 	md := metadata.NewEmbeddedService()
 	metrics := observability.NewMetricService(nil)
 	pm := protector.NewMemory(metrics)
-	pipeline := queue.NewLocal()
-	traceSvc, err := trace.NewService(md, pipeline, pipeline, metrics, pm)
+	traceSvc, err := trace.NewService(md, nil, metrics, pm)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace service")
 	}
-	traceServer, err := trace.NewTraceServer(traceSvc)
+	// One node: the front door calls the local data side directly.
+	traceServer, err := grpc.NewTraceService(traceSvc, queue.NewLocal(traceSvc), node.NewLocalSelector(standaloneNodeName))
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
@@ -59,11 +62,8 @@ func NewStandalone() (*Node, error) {
 	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn))
 	id := newIdentity()
 	g := run.NewGroup("standalone")
-	httpOpts := []http.Option{http.WithTraceQuery(traceServer)}
-	if snap, ok := traceSvc.(trace.Snapshotter); ok {
-		httpOpts = append(httpOpts, http.WithSnapshot(snap))
-	}
-	g.Register(newLogging(), id, md, metrics, pm, traceSvc, authn, grpcServer, http.NewServer(md, grpcServer.Serving, authn, httpOpts...))
+	g.Register(newLogging(), id, md, metrics, pm, traceSvc, authn, grpcServer,
+		http.NewServer(md, grpcServer.Serving, authn, http.WithTraceQuery(traceServer), http.WithSnapshot(traceSvc)))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }
 
@@ -72,15 +72,15 @@ func NewLiaison() (*Node, error) {
 	md := metadata.NewClientService()
 	metrics := observability.NewMetricService(nil)
 	pm := protector.NewMemory(metrics)
-	pipeline := queue.NewLocal()
 	selector := node.NewRendezvousSelector()
 	client := queue.NewGRPCClient()
 	watcher := newNodeWatcher(md, selector, client)
-	traceSvc, err := trace.NewLiaison(md, pipeline, client, metrics, pm, selector, watcher)
+	traceSvc, err := trace.NewLiaison(md, metrics, pm)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace service")
 	}
-	traceServer, err := trace.NewTraceServer(traceSvc)
+	// The front door reaches the data nodes through the gRPC client the watcher keeps in step.
+	traceServer, err := grpc.NewTraceService(traceSvc, client, selector)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
@@ -99,9 +99,8 @@ func NewData() (*Node, error) {
 	md := metadata.NewClientService()
 	metrics := observability.NewMetricService(nil)
 	pm := protector.NewMemory(metrics)
-	local := queue.NewLocal()
 	server := queue.NewGRPCServer()
-	traceSvc, err := trace.NewService(md, server, local, metrics, pm)
+	traceSvc, err := trace.NewService(md, server, metrics, pm)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace service")
 	}

@@ -27,6 +27,9 @@ type FileSystem interface {
 	// WriteFileAtomic replaces path with data so that readers see either the old or the new content,
 	// even after a crash: temp file, fsync, rename, then fsync of the directory.
 	WriteFileAtomic(path string, data []byte, perm os.FileMode) error
+	// Rename moves from to to (both in one file system) and makes the move durable: a crash leaves
+	// either name, never a half-moved tree.
+	Rename(from, to string) error
 	// ReadFile returns the content of path.
 	ReadFile(path string) ([]byte, error)
 	// DiskUsagePercent returns used/(used+available) of the file system holding path, rounded up.

@@ -43,6 +43,14 @@ func (localFileSystem) WriteFileAtomic(path string, data []byte, perm os.FileMod
 	return syncDir(dir)
 }
 
+// Rename moves from to to and syncs the directory of to.
+func (localFileSystem) Rename(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return errors.Wrapf(err, "rename %s to %s", from, to)
+	}
+	return syncDir(filepath.Dir(to))
+}
+
 // syncDir makes a rename or removal inside dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)

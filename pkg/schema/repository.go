@@ -18,7 +18,6 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
@@ -28,7 +27,7 @@ var ErrResourceNotLoaded = errors.New("schema: resource is not loaded")
 // Watcher is the part of the metadata store a repository follows.
 type Watcher interface {
 	// RegisterHandler subscribes a handler to the kinds it names, replaying what exists first.
-	RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler)
+	RegisterHandler(name string, kinds []Kind, h EventHandler)
 }
 
 // Repository holds the open groups and resources of one catalog, kept in step with the metadata store.
@@ -125,7 +124,7 @@ func newRepository(watcher Watcher, catalog commonv1.Catalog, supplier ResourceS
 
 func (r *repository) Watch() {
 	r.watcher.RegisterHandler("schema-repo-"+r.catalog.String(),
-		[]schema.Kind{schema.KindGroup, schema.KindIndexRule, schema.KindIndexRuleBinding, schema.KindTrace}, r)
+		[]Kind{KindGroup, KindIndexRule, KindIndexRuleBinding, KindTrace}, r)
 }
 
 func (r *repository) LoadGroup(name string) (Group, bool) {
@@ -180,35 +179,44 @@ func (r *repository) WaitResource(ctx context.Context, md *commonv1.Metadata) (R
 	}
 }
 
+// Close closes every database the repository opened. The databases close outside the lock, so
+// that readers are not stalled behind the disk work.
 func (r *repository) Close() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.mu.closed {
+		r.mu.Unlock()
 		return
 	}
 	r.mu.closed = true
 	if r.mu.boundary != nil {
 		r.mu.boundary.Stop()
 	}
+	dbs := make(map[string]DB)
 	for name, gs := range r.mu.groups {
 		if gs.group.db != nil {
-			if err := gs.group.db.Close(); err != nil {
-				r.l.Error().Err(err).Str("group", name).Msg("failed to close a group's database")
-			}
+			dbs[name] = gs.group.db
+		}
+	}
+	r.mu.Unlock()
+	for name, db := range dbs {
+		if err := db.Close(); err != nil {
+			r.l.Error().Err(err).Str("group", name).Msg("failed to close a group's database")
 		}
 	}
 }
 
 // OnAddOrUpdate applies a created or changed resource.
-func (r *repository) OnAddOrUpdate(m schema.Metadata) {
+func (r *repository) OnAddOrUpdate(m Metadata) {
+	if g, ok := m.Spec.(*commonv1.Group); ok {
+		r.addGroup(g)
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.mu.closed {
 		return
 	}
 	switch spec := m.Spec.(type) {
-	case *commonv1.Group:
-		r.addGroupLocked(spec)
 	case *databasev1.Trace:
 		if r.catalog != commonv1.Catalog_CATALOG_TRACE {
 			return
@@ -233,26 +241,17 @@ func (r *repository) OnAddOrUpdate(m schema.Metadata) {
 }
 
 // OnDelete applies a deleted resource.
-func (r *repository) OnDelete(m schema.Metadata) {
+func (r *repository) OnDelete(m Metadata) {
+	if g, ok := m.Spec.(*commonv1.Group); ok {
+		r.removeGroup(g.GetMetadata().GetName())
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.mu.closed {
 		return
 	}
 	switch spec := m.Spec.(type) {
-	case *commonv1.Group:
-		name := spec.GetMetadata().GetName()
-		gs, ok := r.mu.groups[name]
-		if !ok {
-			return
-		}
-		delete(r.mu.groups, name)
-		if gs.group.db != nil {
-			if err := gs.group.db.Drop(); err != nil {
-				r.l.Error().Err(err).Str("group", name).Msg("failed to drop a deleted group's database")
-			}
-		}
-		r.l.Info().Str("group", name).Msg("group removed")
 	case *databasev1.Trace:
 		gs, ok := r.mu.groups[spec.GetMetadata().GetGroup()]
 		if !ok {
@@ -278,29 +277,48 @@ func (r *repository) OnDelete(m schema.Metadata) {
 	}
 }
 
-func (r *repository) addGroupLocked(spec *commonv1.Group) {
+// removeGroup forgets a deleted group under the lock and drops its database after releasing it:
+// deleting a large group does not stall the writes and queries of the others.
+func (r *repository) removeGroup(name string) {
+	r.mu.Lock()
+	if r.mu.closed {
+		r.mu.Unlock()
+		return
+	}
+	gs, ok := r.mu.groups[name]
+	if ok {
+		delete(r.mu.groups, name)
+	}
+	r.mu.Unlock()
+	if !ok {
+		return
+	}
+	if gs.group.db != nil {
+		if err := gs.group.db.Drop(); err != nil {
+			r.l.Error().Err(err).Str("group", name).Msg("failed to drop a deleted group's database")
+		}
+	}
+	r.l.Info().Str("group", name).Msg("group removed")
+}
+
+// addGroup applies a created or changed group. A new group's database opens outside the lock
+// and is installed under it; events arrive one at a time, so no other event races the install.
+func (r *repository) addGroup(spec *commonv1.Group) {
 	if spec.GetCatalog() != r.catalog {
 		return
 	}
 	name := spec.GetMetadata().GetName()
-	if gs, ok := r.mu.groups[name]; ok {
-		if gs.group.db != nil {
-			if err := gs.group.db.UpdateOptions(spec); err != nil {
-				r.l.Error().Err(err).Str("group", name).Msg("failed to apply the group's new options")
-			}
-		}
-		// The group's new spec replaces the old one in every open resource. Groups and resources
-		// handed out by LoadGroup/LoadResource are read without the lock, so they are never
-		// modified: each one is replaced by an updated copy.
-		g := &group{spec: spec, db: gs.group.db}
-		gs.group = g
-		for resName, res := range gs.resources {
-			next := *res
-			next.group = g
-			gs.resources[resName] = &next
-		}
+	r.mu.Lock()
+	if r.mu.closed {
+		r.mu.Unlock()
 		return
 	}
+	if gs, ok := r.mu.groups[name]; ok {
+		r.updateGroupLocked(gs, spec)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
 	g := &group{spec: spec}
 	if r.dbs != nil {
 		db, err := r.dbs.OpenDB(spec)
@@ -310,14 +328,25 @@ func (r *repository) addGroupLocked(spec *commonv1.Group) {
 		}
 		g.db = db
 	}
-	gs := &groupState{
+	r.mu.Lock()
+	if r.mu.closed {
+		r.mu.Unlock()
+		// Closed while the database opened: nobody else will close it.
+		if g.db != nil {
+			if err := g.db.Close(); err != nil {
+				r.l.Error().Err(err).Str("group", name).Msg("failed to close a group's database")
+			}
+		}
+		return
+	}
+	r.mu.groups[name] = &groupState{
 		group:     g,
 		resources: make(map[string]*resource),
 		pending:   make(map[string]ResourceSchema),
 		rules:     make(map[string]*databasev1.IndexRule),
 		bindings:  make(map[string]*databasev1.IndexRuleBinding),
 	}
-	r.mu.groups[name] = gs
+	r.mu.Unlock()
 	r.l.Info().Str("group", name).Msg("group loaded")
 }
 
@@ -447,4 +476,24 @@ func sameRules(a, b []*databasev1.IndexRule) bool {
 		}
 	}
 	return true
+}
+
+// updateGroupLocked applies a changed group's options and spec.
+func (r *repository) updateGroupLocked(gs *groupState, spec *commonv1.Group) {
+	name := spec.GetMetadata().GetName()
+	if gs.group.db != nil {
+		if err := gs.group.db.UpdateOptions(spec); err != nil {
+			r.l.Error().Err(err).Str("group", name).Msg("failed to apply the group's new options")
+		}
+	}
+	// The group's new spec replaces the old one in every open resource. Groups and resources
+	// handed out by LoadGroup/LoadResource are read without the lock, so they are never
+	// modified: each one is replaced by an updated copy.
+	g := &group{spec: spec, db: gs.group.db}
+	gs.group = g
+	for resName, res := range gs.resources {
+		next := *res
+		next.group = g
+		gs.resources[resName] = &next
+	}
 }

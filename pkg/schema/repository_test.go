@@ -22,7 +22,6 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
@@ -99,12 +98,12 @@ func clone[T proto.Message](m T) T { return proto.Clone(m).(T) }
 // fakeWatcher records the handler a repository registers.
 type fakeWatcher struct {
 	name  string
-	kinds []schema.Kind
-	h     schema.EventHandler
+	kinds []Kind
+	h     EventHandler
 	calls int
 }
 
-func (w *fakeWatcher) RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler) {
+func (w *fakeWatcher) RegisterHandler(name string, kinds []Kind, h EventHandler) {
 	w.name, w.kinds, w.h = name, kinds, h
 	w.calls++
 }
@@ -114,7 +113,7 @@ func (w *fakeWatcher) add(t *testing.T, spec proto.Message) {
 	if w.h == nil {
 		t.Fatal("no handler registered")
 	}
-	w.h.OnAddOrUpdate(schema.Metadata{Kind: kindOf(spec), Spec: spec})
+	w.h.OnAddOrUpdate(Metadata{Kind: kindOf(spec), Spec: spec})
 }
 
 func (w *fakeWatcher) del(t *testing.T, spec proto.Message) {
@@ -122,19 +121,19 @@ func (w *fakeWatcher) del(t *testing.T, spec proto.Message) {
 	if w.h == nil {
 		t.Fatal("no handler registered")
 	}
-	w.h.OnDelete(schema.Metadata{Kind: kindOf(spec), Spec: spec})
+	w.h.OnDelete(Metadata{Kind: kindOf(spec), Spec: spec})
 }
 
-func kindOf(spec proto.Message) schema.Kind {
+func kindOf(spec proto.Message) Kind {
 	switch spec.(type) {
 	case *commonv1.Group:
-		return schema.KindGroup
+		return KindGroup
 	case *databasev1.Trace:
-		return schema.KindTrace
+		return KindTrace
 	case *databasev1.IndexRule:
-		return schema.KindIndexRule
+		return KindIndexRule
 	case *databasev1.IndexRuleBinding:
-		return schema.KindIndexRuleBinding
+		return KindIndexRuleBinding
 	}
 	return 0
 }
@@ -146,9 +145,12 @@ type fakeDB struct {
 	closed  int
 	dropped int
 	updates []*commonv1.Group
+	// onDisk runs inside Close and Drop, as the disk work of a real database would.
+	onDisk func()
 }
 
 func (d *fakeDB) Close() error {
+	d.disk()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closed++
@@ -156,10 +158,20 @@ func (d *fakeDB) Close() error {
 }
 
 func (d *fakeDB) Drop() error {
+	d.disk()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.dropped++
 	return nil
+}
+
+func (d *fakeDB) disk() {
+	d.mu.Lock()
+	f := d.onDisk
+	d.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 func (d *fakeDB) UpdateOptions(g *commonv1.Group) error {
@@ -211,6 +223,8 @@ type fakeSupplier struct {
 	dbs        []*fakeDB
 	failOpenDB map[string]bool
 	failOpen   map[string]bool
+	// onOpenDB runs inside OpenDB, as the disk work of opening a database would.
+	onOpenDB func()
 }
 
 func newFakeSupplier() *fakeSupplier {
@@ -229,11 +243,13 @@ func (s *fakeSupplier) OpenResource(spec Resource) (IndexListener, error) {
 	return l, nil
 }
 
-func (s *fakeSupplier) ResourceSchema(*commonv1.Metadata) (ResourceSchema, error) {
-	return nil, errors.New("not used")
-}
-
 func (s *fakeSupplier) OpenDB(g *commonv1.Group) (DB, error) {
+	s.mu.Lock()
+	hook := s.onOpenDB
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := g.GetMetadata().GetName()
@@ -268,10 +284,6 @@ type resourceOnlySupplier struct{ inner *fakeSupplier }
 
 func (s resourceOnlySupplier) OpenResource(spec Resource) (IndexListener, error) {
 	return s.inner.OpenResource(spec)
-}
-
-func (s resourceOnlySupplier) ResourceSchema(md *commonv1.Metadata) (ResourceSchema, error) {
-	return s.inner.ResourceSchema(md)
 }
 
 func newTestRepo(t *testing.T, portable bool) (Repository, *fakeWatcher, *fakeSupplier) {
@@ -323,10 +335,10 @@ func TestWatchRegistersTheRepositoryForEverySchemaKind(t *testing.T) {
 	if w.name == "" {
 		t.Error("the handler has no name")
 	}
-	want := map[schema.Kind]bool{
-		schema.KindGroup: true, schema.KindTrace: true, schema.KindIndexRule: true, schema.KindIndexRuleBinding: true,
+	want := map[Kind]bool{
+		KindGroup: true, KindTrace: true, KindIndexRule: true, KindIndexRuleBinding: true,
 	}
-	got := map[schema.Kind]bool{}
+	got := map[Kind]bool{}
 	for _, k := range w.kinds {
 		got[k] = true
 	}
@@ -965,5 +977,45 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The disk work of opening, dropping and closing a group's database runs outside the repository's
+// lock: readers called from inside that work (as the writes and queries of other groups would
+// arrive meanwhile) get their answers instead of waiting behind it (a lock held there would
+// deadlock this test).
+func TestDiskWorkRunsOutsideTheLock(t *testing.T) {
+	f := loadFixtures(t)
+	r, w, sup := newTestRepo(t, false)
+	other := clone(f.group)
+	other.Metadata.Name = "other"
+	w.add(t, other)
+	readers := 0
+	read := func() {
+		if _, ok := r.LoadGroup("other"); !ok {
+			t.Error("a reader during disk work did not see the other group")
+		}
+		_ = r.Groups()
+		readers++
+	}
+	sup.mu.Lock()
+	sup.onOpenDB = read
+	sup.mu.Unlock()
+	w.add(t, clone(f.group))
+	if _, ok := r.LoadGroup(f.group.GetMetadata().GetName()); !ok {
+		t.Fatal("the group opened outside the lock was not installed")
+	}
+	for _, db := range sup.dbs {
+		db.mu.Lock()
+		db.onDisk = read
+		db.mu.Unlock()
+	}
+	w.del(t, clone(f.group))
+	if _, ok := r.LoadGroup(f.group.GetMetadata().GetName()); ok {
+		t.Fatal("the deleted group is still loaded")
+	}
+	r.Close()
+	if readers != 3 {
+		t.Fatalf("%d readers ran during open, drop and close; want 3", readers)
 	}
 }

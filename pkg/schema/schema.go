@@ -4,7 +4,8 @@
 // except in compliance with the License. You may obtain a copy of the License
 // at http://www.apache.org/licenses/LICENSE-2.0
 
-// Package schema turns metadata events into open groups and resources.
+// Package schema turns metadata events into open groups and resources. It owns the event types
+// (Kind, Metadata, EventHandler, event.go) that the metadata registries emit.
 //
 // A Repository follows the metadata registries. When a group of the repository's catalog appears,
 // a data node's supplier opens its database (DBSupplier.OpenDB); a liaison's supplier opens nothing.
@@ -66,8 +67,6 @@ type IndexListener interface {
 type ResourceSupplier interface {
 	// OpenResource opens a resource and returns the listener of its index rule changes.
 	OpenResource(spec Resource) (IndexListener, error)
-	// ResourceSchema fetches the schema of a resource from the metadata store.
-	ResourceSchema(md *commonv1.Metadata) (ResourceSchema, error)
 }
 
 // DBSupplier opens the database of a group. Only nodes that hold data have one: a liaison

@@ -110,7 +110,6 @@ func (s *segment[T]) Table(shard ShardID) (T, error) {
 	return t, nil
 }
 
-// Tables returns the open tables in shard order.
 // OpenedTable returns the table of shard if it is open (every shard present on disk is), without
 // creating it: readers use it so that a query never creates empty tables.
 func (s *segment[T]) OpenedTable(shard ShardID) (T, bool) {
@@ -124,6 +123,7 @@ func (s *segment[T]) OpenedTable(shard ShardID) (T, bool) {
 	return slot.table, slot.opened
 }
 
+// Tables returns the open tables in shard order.
 func (s *segment[T]) Tables() []T {
 	tables := make([]T, 0, len(s.shards))
 	for i := range s.shards {

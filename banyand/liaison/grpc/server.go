@@ -6,12 +6,13 @@
 
 // Package grpc is the public gRPC front door of a liaison or standalone node: the schema registry
 // services (groups, traces, index rules, bindings) with validation beyond upstream's, the common
-// API version service, the trace write/query service supplied by the trace module, gRPC health and
-// server reflection. It also declares NodeRegistry, which tells the trace module which data node
-// holds a shard.
+// API version service, the TraceService (trace_write.go, trace_query.go: each request validated
+// once against the trace schemas, its shard computed once and placed on a node by route.go, then
+// handed to the typed data plane of banyand/queue), gRPC health and server reflection.
 //
 // Usage sketch:
 //
+//	traceService, _ := grpc.NewTraceService(traceSchemas, dataPlane, nodeSelector)
 //	srv := grpc.NewServer(metadataRepo, traceService)
 //	group.Register(srv) // flags --grpc-host, --grpc-port, --max-recv-msg-size, --tls, ...
 //	// after PreRun: srv.Addr() is the bound address; after Serve: health is SERVING.

@@ -33,7 +33,6 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
-	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
@@ -354,20 +353,6 @@ func TestStoreErrorCodes(t *testing.T) {
 	}
 	if storeError(log, "test", nil) != nil {
 		t.Fatal("nil must stay nil")
-	}
-}
-
-func TestLocalNodeRegistry(t *testing.T) {
-	node := &databasev1.Node{Metadata: &commonv1.Metadata{Name: "local"}, GrpcAddress: "127.0.0.1:17912"}
-	var reg NodeRegistry = NewLocalNodeRegistry(node)
-	for shard := uint32(0); shard < 4; shard++ {
-		got, err := reg.Locate("g", "sw", shard)
-		if err != nil || got != node {
-			t.Fatalf("shard %d: %v, err %v", shard, got, err)
-		}
-	}
-	if _, err := NewLocalNodeRegistry(nil).Locate("g", "sw", 0); !errors.Is(err, ErrNoNode) {
-		t.Fatalf("want ErrNoNode, got %v", err)
 	}
 }
 

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
-	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	resourceschema "github.com/apache/skywalking-banyandb/pkg/schema"
 )
 
 // Sentinel errors of the registries; callers test them with errors.Is.
@@ -32,52 +32,24 @@ var (
 	ErrClosed = errors.New("banyandb: metadata registry is closed")
 )
 
-// Kind is the kind of a schema resource.
-type Kind int
+// Kind is the kind of a schema resource; pkg/schema owns the event types, which the
+// repositories of every node consume.
+type Kind = resourceschema.Kind
 
 // The kinds of resources the registries hold.
 const (
-	KindGroup Kind = iota + 1
-	KindTrace
-	KindIndexRule
-	KindIndexRuleBinding
-	KindNode
+	KindGroup            = resourceschema.KindGroup
+	KindTrace            = resourceschema.KindTrace
+	KindIndexRule        = resourceschema.KindIndexRule
+	KindIndexRuleBinding = resourceschema.KindIndexRuleBinding
+	KindNode             = resourceschema.KindNode
 )
 
-// String returns the kind's name as used in etcd keys.
-func (k Kind) String() string {
-	switch k {
-	case KindGroup:
-		return "groups"
-	case KindTrace:
-		return "traces"
-	case KindIndexRule:
-		return "index-rules"
-	case KindIndexRuleBinding:
-		return "index-rule-bindings"
-	case KindNode:
-		return "nodes"
-	default:
-		return "unknown"
-	}
-}
+// Metadata is one event's payload: the kind and the resource.
+type Metadata = resourceschema.Metadata
 
-// Metadata is one event's payload: the kind and the resource (a *commonv1.Group,
-// *databasev1.Trace, *databasev1.IndexRule, *databasev1.IndexRuleBinding or *databasev1.Node).
-type Metadata struct {
-	Spec proto.Message
-	Kind Kind
-}
-
-// EventHandler receives the changes of the registries. Handlers are called one event at a time,
-// in store order. On registration the handler first receives OnAddOrUpdate for every resource that
-// already exists, so a late handler misses nothing.
-type EventHandler interface {
-	// OnAddOrUpdate is called when a resource is created or changed.
-	OnAddOrUpdate(m Metadata)
-	// OnDelete is called when a resource is deleted; Spec carries the last known value.
-	OnDelete(m Metadata)
-}
+// EventHandler receives the changes of the registries.
+type EventHandler = resourceschema.EventHandler
 
 // ListOpt narrows a List call.
 type ListOpt struct {

@@ -34,10 +34,13 @@ const (
 
 // TraceWriteBatch is a batch of spans a liaison routed to the data node that owns their shards.
 type TraceWriteBatch struct {
-	state         protoimpl.MessageState     `protogen:"open.v1"`
-	Requests      []*v1.InternalWriteRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState     `protogen:"open.v1"`
+	Requests []*v1.InternalWriteRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	// schema_revisions holds, per request, the mod_revision of the trace schema the liaison validated
+	// it against; a data node that has the same revision loaded trusts that validation.
+	SchemaRevisions []int64 `protobuf:"varint,2,rep,packed,name=schema_revisions,json=schemaRevisions,proto3" json:"schema_revisions,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *TraceWriteBatch) Reset() {
@@ -73,6 +76,13 @@ func (*TraceWriteBatch) Descriptor() ([]byte, []int) {
 func (x *TraceWriteBatch) GetRequests() []*v1.InternalWriteRequest {
 	if x != nil {
 		return x.Requests
+	}
+	return nil
+}
+
+func (x *TraceWriteBatch) GetSchemaRevisions() []int64 {
+	if x != nil {
+		return x.SchemaRevisions
 	}
 	return nil
 }
@@ -126,9 +136,10 @@ var File_banyandb_cluster_v1_rpc_proto protoreflect.FileDescriptor
 
 const file_banyandb_cluster_v1_rpc_proto_rawDesc = "" +
 	"\n" +
-	"\x1dbanyandb/cluster/v1/rpc.proto\x12\x13banyandb.cluster.v1\x1a\x1dbanyandb/model/v1/write.proto\x1a\x1dbanyandb/trace/v1/query.proto\x1a\x1dbanyandb/trace/v1/write.proto\"V\n" +
+	"\x1dbanyandb/cluster/v1/rpc.proto\x12\x13banyandb.cluster.v1\x1a\x1dbanyandb/model/v1/write.proto\x1a\x1dbanyandb/trace/v1/query.proto\x1a\x1dbanyandb/trace/v1/write.proto\"\x81\x01\n" +
 	"\x0fTraceWriteBatch\x12C\n" +
-	"\brequests\x18\x01 \x03(\v2'.banyandb.trace.v1.InternalWriteRequestR\brequests\"P\n" +
+	"\brequests\x18\x01 \x03(\v2'.banyandb.trace.v1.InternalWriteRequestR\brequests\x12)\n" +
+	"\x10schema_revisions\x18\x02 \x03(\x03R\x0fschemaRevisions\"P\n" +
 	"\x17TraceWriteBatchResponse\x125\n" +
 	"\bstatuses\x18\x01 \x03(\x0e2\x19.banyandb.model.v1.StatusR\bstatuses2\xc4\x01\n" +
 	"\x11TraceQueueService\x12[\n" +

@@ -13,17 +13,19 @@ import (
 	"github.com/pkg/errors"
 
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
-	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
+	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
 	"github.com/apache/skywalking-banyandb/pkg/fs"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
-// writeCallback is the data side of the write path: it stores the batches of routed spans that
-// arrive on the trace-write topic, one atomic table write per (segment, shard), and answers a
-// status per span. Its payload is []*tracev1.InternalWriteRequest and its reply []modelv1.Status.
-type writeCallback struct {
+// writeData is the data side of the write path: it stores batches of routed spans, one atomic
+// table write per (segment, shard), and answers a status per span. It trusts the validation and
+// the shard the front door handed it when its own schema has the revision the span was validated
+// against (always in standalone, unless the schema changed in between); else it validates the
+// span itself.
+type writeData struct {
 	schemaRepo          *schemaRepo
 	lfs                 fs.FileSystem
 	metrics             *metrics
@@ -33,10 +35,10 @@ type writeCallback struct {
 	schemaWait          time.Duration
 }
 
-func newWriteCallback(repo *schemaRepo, lfs fs.FileSystem, dataPath string, maxDiskUsagePercent int, schemaWait time.Duration,
+func newWriteData(repo *schemaRepo, lfs fs.FileSystem, dataPath string, maxDiskUsagePercent int, schemaWait time.Duration,
 	m *metrics, l *logger.Logger,
-) *writeCallback {
-	return &writeCallback{
+) *writeData {
+	return &writeData{
 		schemaRepo: repo, lfs: lfs, dataPath: dataPath, maxDiskUsagePercent: maxDiskUsagePercent,
 		schemaWait: schemaWait, metrics: m, l: l,
 	}
@@ -56,19 +58,24 @@ type tableKey struct {
 	is    *indexSchema
 }
 
-// Handle stores a batch and returns the status of each request.
-func (w *writeCallback) Handle(ctx context.Context, payload any) (any, error) {
-	reqs, ok := payload.([]*tracev1.InternalWriteRequest)
-	if !ok {
-		return nil, errors.Errorf("trace write: unexpected payload %T", payload)
+// WriteSpans stores a batch of routed spans and returns the status of each, once the batch is in
+// the tables' write-ahead logs.
+func (s *standalone) WriteSpans(ctx context.Context, batch []queue.Span) ([]modelv1.Status, error) {
+	if s.write == nil {
+		return nil, errors.New("trace: the service is not running")
 	}
+	return s.write.store(ctx, batch), nil
+}
+
+// store writes a batch and returns the status of each span.
+func (w *writeData) store(ctx context.Context, reqs []queue.Span) []modelv1.Status {
 	start := time.Now()
 	statuses := make([]modelv1.Status, len(reqs))
 	if w.diskFull() {
 		for i := range statuses {
 			statuses[i] = modelv1.Status_STATUS_DISK_FULL
 		}
-		return statuses, nil
+		return statuses
 	}
 	batches := make(map[tableKey]*tableBatch)
 	var order []*tableBatch
@@ -84,15 +91,25 @@ func (w *writeCallback) Handle(ctx context.Context, payload any) (any, error) {
 	}
 	segCache := make(map[segKey]storage.Segment[*tstable.Table])
 	waited := make(map[string]bool)
-	for i, iwr := range reqs {
-		req := iwr.GetRequest()
-		t, ok := w.schemaRepo.traceForWrite(ctx, req.GetMetadata(), w.schemaWait, waited)
+	traces := make(map[string]*trace)
+	for i := range reqs {
+		span := &reqs[i]
+		req := span.Request
+		md := req.GetMetadata()
+		name := md.GetGroup() + "/" + md.GetName()
+		t, ok := traces[name]
 		if !ok {
+			if t, ok = w.schemaRepo.traceForWrite(ctx, md, w.schemaWait, waited); !ok {
+				t = nil
+			}
+			traces[name] = t
+		}
+		if t == nil {
 			statuses[i] = modelv1.Status_STATUS_NOT_FOUND
 			continue
 		}
 		is := t.loadIndexSchema()
-		ps, st, reason := parseSpan(&is.tags, req)
+		ps, trusted, st, reason := acceptSpan(t, &is.tags, span)
 		if st != modelv1.Status_STATUS_SUCCEED {
 			w.l.Debug().Str("group", t.group).Str("trace", t.name).Str("reason", reason).Msg("span refused")
 			statuses[i] = st
@@ -126,7 +143,10 @@ func (w *writeCallback) Handle(ctx context.Context, payload any) (any, error) {
 			segCache[segKey{h: h, start: s.TimeRange().Start.UnixNano()}] = s
 			seg = s
 		}
-		shard := storage.ShardID(shardOf(ps.traceID, seg.ShardNum()))
+		shard := storage.ShardID(span.Shard)
+		if !trusted || span.Shard >= seg.ShardNum() {
+			shard = storage.ShardID(shardOf(ps.traceID, seg.ShardNum()))
+		}
 		table, err := seg.Table(shard)
 		if err != nil {
 			w.l.Error().Err(err).Str("group", t.group).Msg("failed to open a table")
@@ -163,7 +183,32 @@ func (w *writeCallback) Handle(ctx context.Context, payload any) (any, error) {
 			statuses[i] = st
 		}
 	}
-	return statuses, nil
+	return statuses
+}
+
+// acceptSpan returns what the data side needs of a span. A span validated against the schema
+// revision this node has is trusted: its parsed values are read, not checked again (trusted is
+// then true, and so is its shard). Any other span is validated here, against this node's schema.
+func acceptSpan(t *trace, tl *tagLocator, span *queue.Span) (parsedSpan, bool, modelv1.Status, string) {
+	tags := span.Request.GetTags()
+	inRange := tl.traceIDPos >= 0 && tl.traceIDPos < len(tags) && tl.spanIDPos >= 0 && tl.spanIDPos < len(tags) &&
+		tl.tsPos >= 0 && tl.tsPos < len(tags)
+	if span.Revision != 0 && span.Revision == t.revision() && inRange {
+		if span.TraceID != "" {
+			return parsedSpan{traceID: span.TraceID, spanID: span.SpanID, ts: span.Timestamp}, true, modelv1.Status_STATUS_SUCCEED, ""
+		}
+		// Validated by a liaison with the same schema: the values sit where the schema says.
+		return parsedSpan{
+			traceID: tags[tl.traceIDPos].GetStr().GetValue(),
+			spanID:  tags[tl.spanIDPos].GetStr().GetValue(),
+			ts:      tags[tl.tsPos].GetTimestamp().AsTime(),
+		}, true, modelv1.Status_STATUS_SUCCEED, ""
+	}
+	if st := checkRevision(span.Request, t.schema); st != modelv1.Status_STATUS_SUCCEED {
+		return parsedSpan{}, false, st, "the schema revision differs"
+	}
+	ps, st, reason := parseStoredSpan(t.name, tl, span.Request)
+	return ps, false, st, reason
 }
 
 // storedTags drops the trace id and span id values, which the table keeps in their own fields.
@@ -180,7 +225,7 @@ func storedTags(tl *tagLocator, tags []*modelv1.TagValue) []*modelv1.TagValue {
 }
 
 // diskFull reports whether the data disk is above the configured usage.
-func (w *writeCallback) diskFull() bool {
+func (w *writeData) diskFull() bool {
 	if w.maxDiskUsagePercent <= 0 || w.maxDiskUsagePercent >= 100 {
 		return false
 	}

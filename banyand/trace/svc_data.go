@@ -21,7 +21,6 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/observability"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
-	"github.com/apache/skywalking-banyandb/pkg/bus"
 	"github.com/apache/skywalking-banyandb/pkg/fs"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 	"github.com/apache/skywalking-banyandb/pkg/run"
@@ -43,7 +42,6 @@ var _ Snapshotter = (*standalone)(nil)
 type standalone struct {
 	pm                  protector.Memory
 	pipeline            queue.Server
-	localPipeline       queue.Queue
 	omr                 observability.MetricsRegistry
 	lfs                 fs.FileSystem
 	metadata            metadata.Repo
@@ -61,27 +59,36 @@ type standalone struct {
 	stopCh     chan struct{}
 	metrics    *metrics
 	snapshot   *snapshotter
+	write      *writeData
+	query      *queryData
 	// cache is the block cache of every table, sized by --trace-series-cache-max-size.
 	cache *pebble.Cache
 }
 
-// NewService returns the trace service of a node that stores traces. localPipeline carries the
-// writes and queries of this process's own gRPC API; pipeline, when not nil and different,
-// carries those a liaison sends over the network.
-func NewService(md metadata.Repo, pipeline queue.Server, localPipeline queue.Queue, omr observability.MetricsRegistry,
-	pm protector.Memory,
-) (Service, error) {
-	if md == nil || localPipeline == nil || omr == nil || pm == nil {
-		return nil, errors.New("trace: the metadata repo, local pipeline, metrics registry and memory protector are required")
+// DataService is the trace service of a node that stores traces: the seed's Service, the data
+// side the data plane calls (queue.Handler), and the schemas the front door of a standalone
+// server validates against.
+type DataService interface {
+	Service
+	queue.Handler
+	Schemas
+	Snapshotter
+}
+
+// NewService returns the trace service of a node that stores traces. The front door of a
+// standalone server calls it directly (queue.NewLocal); pipeline, on a data node, is the internal
+// endpoint that hands it what liaisons send (nil in standalone).
+func NewService(md metadata.Repo, pipeline queue.Server, omr observability.MetricsRegistry, pm protector.Memory) (DataService, error) {
+	if md == nil || omr == nil || pm == nil {
+		return nil, errors.New("trace: the metadata repo, metrics registry and memory protector are required")
 	}
 	s := &standalone{
-		metadata:      md,
-		pipeline:      pipeline,
-		localPipeline: localPipeline,
-		omr:           omr,
-		pm:            pm,
-		option:        option{mergePolicy: &mergePolicy{}, protector: pm},
-		stopCh:        make(chan struct{}),
+		metadata: md,
+		pipeline: pipeline,
+		omr:      omr,
+		pm:       pm,
+		option:   option{mergePolicy: &mergePolicy{}},
+		stopCh:   make(chan struct{}),
 	}
 	return s, nil
 }
@@ -135,22 +142,15 @@ func (s *standalone) PreRun(_ context.Context) error {
 	}
 	s.metrics = newMetrics(s.omr)
 	s.cache = pebble.NewCache(int64(s.option.seriesCacheMaxSize))
-	s.schemaRepo = *newSchemaRepo(s.dataPath, s.metadata, s.l)
+	s.schemaRepo = schemaRepo{l: s.l}
 	s.schemaRepo.Repository = resourceSchema.NewRepository(s.metadata, commonv1.Catalog_CATALOG_TRACE,
-		newSupplier(s.dataPath, s, nil), s.l)
+		newSupplier(s.dataPath, s), s.l)
 	s.snapshot = newSnapshotter(&s.schemaRepo, s.snapshotDir, s.maxFileSnapshotNum, s.lfs, s.l)
-	w := newWriteCallback(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.schemaWait, s.metrics, s.l)
-	q := newQueryCallback(&s.schemaRepo, s.metrics, s.l)
-	pipelines := []queue.Server{s.localPipeline}
-	if s.pipeline != nil && s.pipeline != queue.Server(s.localPipeline) {
-		pipelines = append(pipelines, s.pipeline)
-	}
-	for _, p := range pipelines {
-		if err := p.Subscribe(bus.TopicTraceWrite, w); err != nil {
-			return errors.Wrap(err, "subscribe the trace write handler")
-		}
-		if err := p.Subscribe(bus.TopicTraceQuery, q); err != nil {
-			return errors.Wrap(err, "subscribe the trace query handler")
+	s.write = newWriteData(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.schemaWait, s.metrics, s.l)
+	s.query = &queryData{schemaRepo: &s.schemaRepo, metrics: s.metrics}
+	if s.pipeline != nil {
+		if err := s.pipeline.Handle(s); err != nil {
+			return errors.Wrap(err, "serve the trace data on the internal endpoint")
 		}
 	}
 	s.schemaRepo.Watch()

@@ -12,35 +12,32 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/pkg/logger"
-	"github.com/apache/skywalking-banyandb/pkg/query/model"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
-// queryCallback is the data side of the query path: it runs a query on this node's data of every
-// group it names and answers the ranked traces with their keys. Its payload is a normalized
-// *tracev1.QueryRequest (time range set, offset 0, limit = the caller's offset+limit) and its
-// reply a *tracev1.InternalQueryResponse.
-type queryCallback struct {
+// queryData is the data side of the query path: it runs a normalized query (time range set,
+// offset 0, limit = the caller's offset+limit) on this node's data of every group it names and
+// answers the ranked traces with their keys, sorted once across the groups.
+type queryData struct {
 	schemaRepo *schemaRepo
 	metrics    *metrics
-	l          *logger.Logger
 }
 
-func newQueryCallback(repo *schemaRepo, m *metrics, l *logger.Logger) *queryCallback {
-	return &queryCallback{schemaRepo: repo, metrics: m, l: l}
-}
-
-// Handle runs the query.
-func (q *queryCallback) Handle(ctx context.Context, payload any) (any, error) {
-	req, ok := payload.(*tracev1.QueryRequest)
-	if !ok {
-		return nil, errors.Errorf("trace query: unexpected payload %T", payload)
+// QueryTraces runs a normalized query on this node's data; its errors carry gRPC codes.
+func (s *standalone) QueryTraces(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error) {
+	if s.query == nil {
+		return nil, status.Error(codes.Unavailable, "trace: the service is not running")
 	}
+	return s.query.run(ctx, req)
+}
+
+func (q *queryData) run(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error) {
 	tr := timestamp.NewInclusiveTimeRange(req.GetTimeRange().GetBegin().AsTime(), req.GetTimeRange().GetEnd().AsTime())
 	byIDs := false
 	var all []*tracev1.InternalTrace
@@ -50,7 +47,7 @@ func (q *queryCallback) Handle(ctx context.Context, payload any) (any, error) {
 		if !ok {
 			return nil, toStatus(errors.Wrapf(ErrTraceNotExist, "%s/%s", g, req.GetName()))
 		}
-		opts := model.TraceQueryOptions{
+		opts := QueryOptions{
 			Name:          req.GetName(),
 			TimeRange:     tr,
 			Criteria:      req.GetCriteria(),
@@ -58,36 +55,30 @@ func (q *queryCallback) Handle(ctx context.Context, payload any) (any, error) {
 			TagProjection: req.GetTagProjection(),
 			MaxTraces:     int(req.GetLimit()),
 		}
-		byIDs = collectTraceIDs(req.GetCriteria(), t.loadIndexSchema().tags) != nil
+		byIDs = byIDs || collectTraceIDs(req.GetCriteria(), t.loadIndexSchema().tags) != nil
 		res, err := t.Query(ctx, opts)
 		q.metrics.queries.WithLabelValues(g).Inc()
 		q.metrics.queryLatency.WithLabelValues(g).Observe(time.Since(start).Seconds())
 		if err != nil {
 			q.metrics.queryErrors.WithLabelValues(g).Inc()
-			return nil, toStatus(err)
+			return nil, toStatus(errors.Wrapf(err, "group %s", g))
 		}
-		for _, r := range res.Traces {
-			all = append(all, toInternalTrace(r))
-		}
+		all = append(all, res...)
 	}
-	sortTraces(all, byIDs, req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC)
+	// One group's traces are ranked already; traces of several groups are sorted together once.
+	if len(req.GetGroups()) > 1 {
+		SortTraces(all, byIDs, req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC)
+	}
 	if len(all) > int(req.GetLimit()) {
 		all = all[:req.GetLimit()]
 	}
 	return &tracev1.InternalQueryResponse{InternalTraces: all}, nil
 }
 
-func toInternalTrace(r *model.TraceResult) *tracev1.InternalTrace {
-	it := &tracev1.InternalTrace{TraceId: r.TraceID, Key: r.Key, Spans: make([]*tracev1.Span, 0, len(r.Spans))}
-	for _, s := range r.Spans {
-		it.Spans = append(it.Spans, &tracev1.Span{Tags: s.Tags, Span: s.Payload, SpanId: s.SpanID})
-	}
-	return it
-}
-
-// sortTraces orders ranked traces: by trace id for queries by id, else by key in the order's
-// direction with ties broken by trace id ascending.
-func sortTraces(ts []*tracev1.InternalTrace, byIDs, asc bool) {
+// SortTraces orders ranked traces: by trace id for queries by id, else by key in the order's
+// direction with ties broken by trace id ascending. The front door merges the answers of several
+// nodes with it.
+func SortTraces(ts []*tracev1.InternalTrace, byIDs, asc bool) {
 	sort.SliceStable(ts, func(i, j int) bool {
 		if !byIDs && ts[i].GetKey() != ts[j].GetKey() {
 			if asc {
