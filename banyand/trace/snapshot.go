@@ -50,8 +50,12 @@ func (s *snapshotter) take(ctx context.Context) (string, error) {
 		if !ok || h == nil {
 			continue
 		}
+		groupDir, err := storage.GroupLocation(root, h.group)
+		if err != nil {
+			return "", errors.Wrap(err, "snapshot")
+		}
 		segs := h.db.Segments()
-		err := func() error {
+		err = func() error {
 			defer func() {
 				for _, seg := range segs {
 					seg.DecRef()
@@ -66,7 +70,7 @@ func (s *snapshotter) take(ctx context.Context) (string, error) {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					dst := filepath.Join(root, h.group, filepath.Base(seg.Dir()), fmt.Sprintf("shard-%d", shard))
+					dst := filepath.Join(groupDir, filepath.Base(seg.Dir()), fmt.Sprintf("shard-%d", shard))
 					if err := table.Checkpoint(dst); err != nil {
 						return errors.Wrapf(err, "checkpoint %s", dst)
 					}

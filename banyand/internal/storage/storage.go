@@ -68,7 +68,9 @@ type TSDB[T TSTable] interface {
 	// Removed segments still referenced are closed and deleted by their last DecRef.
 	// It returns an error wrapping ErrClosed after Close.
 	DeleteExpiredSegments() (int, error)
-	// Drop closes the TSDB like Close and then deletes its location with all data.
+	// Drop closes the TSDB like Close and then deletes its location with all data. A location
+	// holding entries that no TSDB writes (another group's directory, say) is closed but not
+	// deleted, with an error wrapping ErrUnsafeLocation.
 	// It returns an error wrapping ErrClosed if the TSDB was already closed.
 	Drop() error
 	// UpdateOptions changes the shard number and segment interval of segments created from now on,

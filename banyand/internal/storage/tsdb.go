@@ -508,7 +508,11 @@ func (db *database[T]) shutdown(drop bool) error {
 	db.waitUnreleased()
 	err = multierr.Append(err, db.lock.release())
 	if drop {
-		err = multierr.Append(err, removeDir(db.location))
+		if cerr := checkDroppable(db.location); cerr != nil {
+			err = multierr.Append(err, cerr)
+		} else {
+			err = multierr.Append(err, removeDir(db.location))
+		}
 	}
 	if err != nil {
 		return errors.Wrapf(err, "close tsdb %s", db.location)

@@ -15,7 +15,7 @@ import (
 // ValidateTrace checks a trace schema sent to Create or Update, on its own (the group and the
 // bindings that refer to it are checked by the service). It reports the first problem as a
 // *FieldError whose field starts with "trace":
-//   - metadata present with a non-empty group and name, neither containing '/';
+//   - metadata present with a group and a name that pass ValidateName;
 //   - at least one tag; every tag with a non-empty name without '#', unique in the schema, and a
 //     defined, non-UNSPECIFIED type;
 //   - trace_id_tag_name, span_id_tag_name and timestamp_tag_name non-empty and without '#';
