@@ -12,7 +12,7 @@ LDFLAGS := -X github.com/apache/skywalking-banyandb/api/proto/banyandb.Revision=
 # Test packages: unit tests everywhere, the integration suites under test/integration.
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-integration generate check-generate lint fmt vet bench clean
+.PHONY: all build run test test-unit test-integration fuzz generate check-generate lint fmt vet bench clean
 
 all: build
 
@@ -25,9 +25,22 @@ run: build
 	mkdir -p $(DATA_DIR)
 	$(SERVER) standalone --metadata-root-path=$(DATA_DIR) --trace-root-path=$(DATA_DIR) --logging-env=dev $(ARGS)
 
-## test: every unit test and integration suite
+# Fuzz targets, as <package>:<target>; `make test` runs each for FUZZ_TIME_TEST, `make fuzz` for FUZZ_TIME.
+FUZZ_TARGETS := ./banyand/liaison/grpc:FuzzValidateName
+FUZZ_TIME_TEST ?= 10s
+FUZZ_TIME ?= 2m
+
+## test: every unit test and integration suite, then each fuzz target for a bounded time
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_TIME_TEST)
+
+## fuzz: run every fuzz target for FUZZ_TIME each (new findings go to the package's testdata/fuzz)
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZ_TIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}\$$" -fuzztime=$(FUZZ_TIME) "$${t%%:*}"; \
+	done
 
 ## test-unit: the unit tests only
 test-unit:
