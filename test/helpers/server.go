@@ -96,11 +96,11 @@ type Server struct {
 	// LogPath is the file the server's stdout and stderr go to.
 	LogPath string
 
-	args    []string
-	bin     string
+	args []string
+	bin  string
 	// maxOpenFiles is ServerOptions.MaxOpenFiles.
 	maxOpenFiles int
-	cleanup func() error
+	cleanup      func() error
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
