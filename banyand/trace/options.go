@@ -30,6 +30,7 @@ const (
 	defaultMaxFanOutSize       = 256 << 20
 	defaultMaxFileSnapshotNum  = 2
 	defaultSchemaWait          = 2 * time.Second
+	defaultMaxFutureSkew       = 24 * time.Hour
 )
 
 // mergePolicy bounds what background compactions produce.
@@ -45,6 +46,8 @@ type option struct {
 	tire2Client        queue.Client
 	seriesCacheMaxSize run.Bytes
 	flushTimeout       time.Duration
+	// maxFutureSkew is --trace-max-future-skew: spans stamped later than now plus this are refused.
+	maxFutureSkew time.Duration
 	// elementIndexFlushTimeout is the plan's flush deadline for index entries. Index entries live in
 	// the same table (and write-ahead log) as the spans, so the table flushes by the shorter of the
 	// two; no flag sets it apart from --trace-flush-timeout (0 means the same).

@@ -102,6 +102,8 @@ func (s *standalone) FlagSet() *run.FlagSet {
 	s.option.mergePolicy.maxFanOutSize = defaultMaxFanOutSize
 	fs.Var(&s.option.mergePolicy.maxFanOutSize, "trace-max-fan-out-size", "the largest file a background merge of trace data writes")
 	fs.IntVar(&s.maxFileSnapshotNum, "trace-max-file-snapshot-num", defaultMaxFileSnapshotNum, "the number of trace snapshots kept")
+	fs.DurationVar(&s.option.maxFutureSkew, "trace-max-future-skew", defaultMaxFutureSkew,
+		"how far ahead of the server's clock a span's timestamp may be; later spans are refused with STATUS_INVALID_TIMESTAMP")
 	s.fs = fs
 	return fs
 }
@@ -110,6 +112,9 @@ func (s *standalone) Validate() error {
 	err := commonFlags{root: &s.root, dataPath: &s.dataPath, option: &s.option, maxDiskUsagePercent: &s.maxDiskUsagePercent, schemaWait: &s.schemaWait}.validate()
 	if s.maxFileSnapshotNum < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-max-file-snapshot-num must not be negative, got %d", s.maxFileSnapshotNum))
+	}
+	if s.option.maxFutureSkew <= 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-max-future-skew must be positive, got %s", s.option.maxFutureSkew))
 	}
 	if s.option.seriesCacheMaxSize < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-series-cache-max-size must not be negative, got %s", s.option.seriesCacheMaxSize))
@@ -139,7 +144,7 @@ func (s *standalone) PreRun(_ context.Context) error {
 	s.schemaRepo.Repository = resourceSchema.NewRepository(s.metadata, commonv1.Catalog_CATALOG_TRACE,
 		newSupplier(s.dataPath, s, nil), s.l)
 	s.snapshot = newSnapshotter(&s.schemaRepo, s.snapshotDir, s.maxFileSnapshotNum, s.lfs, s.l)
-	w := newWriteCallback(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.schemaWait, s.metrics, s.l)
+	w := newWriteCallback(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.schemaWait, s.option.maxFutureSkew, s.metrics, s.l)
 	q := newQueryCallback(&s.schemaRepo, s.metrics, s.l)
 	pipelines := []queue.Server{s.localPipeline}
 	if s.pipeline != nil && s.pipeline != queue.Server(s.localPipeline) {

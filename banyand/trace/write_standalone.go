@@ -31,14 +31,16 @@ type writeCallback struct {
 	dataPath            string
 	maxDiskUsagePercent int
 	schemaWait          time.Duration
+	// maxFutureSkew is --trace-max-future-skew: how far ahead of now a span's timestamp may be.
+	maxFutureSkew time.Duration
 }
 
 func newWriteCallback(repo *schemaRepo, lfs fs.FileSystem, dataPath string, maxDiskUsagePercent int, schemaWait time.Duration,
-	m *metrics, l *logger.Logger,
+	maxFutureSkew time.Duration, m *metrics, l *logger.Logger,
 ) *writeCallback {
 	return &writeCallback{
 		schemaRepo: repo, lfs: lfs, dataPath: dataPath, maxDiskUsagePercent: maxDiskUsagePercent,
-		schemaWait: schemaWait, metrics: m, l: l,
+		schemaWait: schemaWait, maxFutureSkew: maxFutureSkew, metrics: m, l: l,
 	}
 }
 
@@ -93,6 +95,9 @@ func (w *writeCallback) Handle(ctx context.Context, payload any) (any, error) {
 		}
 		is := t.loadIndexSchema()
 		ps, st, reason := parseSpan(&is.tags, req)
+		if st == modelv1.Status_STATUS_SUCCEED {
+			st, reason = checkTimeWindow(ps.ts, start, w.maxFutureSkew)
+		}
 		if st != modelv1.Status_STATUS_SUCCEED {
 			w.l.Debug().Str("group", t.group).Str("trace", t.name).Str("reason", reason).Msg("span refused")
 			statuses[i] = st
