@@ -54,16 +54,16 @@ func (s *snapshotter) take(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", errors.Wrap(err, "snapshot")
 		}
-		segs := h.db.Segments()
+		// Each segment is released once copied, so that idle ones may close while the rest are.
+		segs := heldSegments(h.db.Segments())
 		err = func() error {
-			defer func() {
-				for _, seg := range segs {
-					seg.DecRef()
-				}
-			}()
-			for _, seg := range segs {
+			defer segs.releaseAll()
+			for i, seg := range segs {
 				for shard := uint32(0); shard < seg.ShardNum(); shard++ {
-					table, ok := seg.OpenedTable(storage.ShardID(shard))
+					table, ok, err := seg.OpenedTable(storage.ShardID(shard))
+					if err != nil {
+						return errors.Wrapf(err, "open shard %d of %s", shard, seg.Dir())
+					}
 					if !ok {
 						continue
 					}
@@ -75,6 +75,7 @@ func (s *snapshotter) take(ctx context.Context) (string, error) {
 						return errors.Wrapf(err, "checkpoint %s", dst)
 					}
 				}
+				segs.release(i)
 			}
 			return nil
 		}()

@@ -104,6 +104,10 @@ func (s *standalone) FlagSet() *run.FlagSet {
 	fs.IntVar(&s.maxFileSnapshotNum, "trace-max-file-snapshot-num", defaultMaxFileSnapshotNum, "the number of trace snapshots kept")
 	fs.DurationVar(&s.option.maxFutureSkew, "trace-max-future-skew", defaultMaxFutureSkew,
 		"how far ahead of the server's clock a span's timestamp may be; later spans are refused with STATUS_INVALID_TIMESTAMP")
+	fs.DurationVar(&s.option.segmentIdleTimeout, "trace-segment-idle-timeout", defaultSegmentIdleTimeout,
+		"how long a segment nobody reads or writes keeps its files open; 0 keeps them open until the group closes")
+	fs.IntVar(&s.option.maxOpenSegments, "trace-max-open-segments", defaultMaxOpenSegments,
+		"the most segments of a group whose files stay open while unused (the least recently used close first); 0 sets no bound")
 	s.fs = fs
 	return fs
 }
@@ -115,6 +119,12 @@ func (s *standalone) Validate() error {
 	}
 	if s.option.maxFutureSkew <= 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-max-future-skew must be positive, got %s", s.option.maxFutureSkew))
+	}
+	if s.option.segmentIdleTimeout < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-segment-idle-timeout must not be negative, got %s", s.option.segmentIdleTimeout))
+	}
+	if s.option.maxOpenSegments < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-max-open-segments must not be negative, got %d", s.option.maxOpenSegments))
 	}
 	if s.option.seriesCacheMaxSize < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-series-cache-max-size must not be negative, got %s", s.option.seriesCacheMaxSize))

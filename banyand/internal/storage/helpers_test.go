@@ -203,3 +203,13 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// mustTables returns the tables of s and fails the test on error.
+func mustTables[T TSTable](t *testing.T, s Segment[T]) []T {
+	t.Helper()
+	tables, err := s.Tables()
+	if err != nil {
+		t.Fatalf("Tables of %s: %v", s.Dir(), err)
+	}
+	return tables
+}
