@@ -759,13 +759,17 @@ func TestRetentionLoop(t *testing.T) {
 	}
 }
 
-// TestConcurrentUse mixes writers, readers, retention and option updates; run it with -race.
+// TestConcurrentUse mixes writers, readers, retention, idle closing and option updates; run it
+// with -race.
 func TestConcurrentUse(t *testing.T) {
 	db := newTestDB(t, func(o *TSDBOpts[*fakeTable]) {
 		o.SegmentInterval = IntervalRule{Unit: HOUR, Num: 6}
 		o.TTL = IntervalRule{Unit: DAY, Num: 2}
 		o.ShardNum = 3
 		o.RetentionCheckInterval = time.Millisecond
+		// Segments close as soon as they are idle; a table closed under a caller fails its Put.
+		o.MaxOpenSegments = 1
+		o.IdleTimeout = time.Minute
 	})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -836,6 +840,9 @@ func TestConcurrentUse(t *testing.T) {
 		db.UpdateOptions(uint32(i%4+1), IntervalRule{Unit: HOUR, Num: i%3 + 1}, IntervalRule{Unit: DAY, Num: 2})
 		time.Sleep(time.Millisecond)
 	})
+	run(func(int) {
+		db.TSDB.(*database[*fakeTable]).closeIdleSegments()
+	})
 	time.Sleep(500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
@@ -848,6 +855,13 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if len(db.rec.all()) == 0 {
 		t.Fatal("no table was opened")
+	}
+	dirs := make(map[string]bool)
+	for _, tb := range db.rec.all() {
+		dirs[tb.dir] = true
+	}
+	if len(dirs) == len(db.rec.all()) {
+		t.Fatal("no table was closed while idle and opened again; the test does not exercise idle closing")
 	}
 	db.rec.checkClosed(t)
 	for _, name := range entries(t, db.opts.Location) {
