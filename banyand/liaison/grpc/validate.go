@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/pkg/errors"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -86,37 +88,37 @@ func validateMetadata(field string, md *commonv1.Metadata) error {
 // validateName checks a group or resource name with ValidateName and reports a problem as a
 // *FieldError of field.
 func validateName(field, name string) error {
-	if reason := ValidateName(name); reason != "" {
-		return fieldErrorf(field, "%s", reason)
+	if err := ValidateName(name); err != nil {
+		return fieldErrorf(field, "%s", err.Error())
 	}
 	return nil
 }
 
 // ValidateName checks a group, trace, index rule or binding name and returns why it is refused,
-// or "" if it is fine. A name is 1 to MaxNameBytes bytes of valid UTF-8 made of printable
+// or nil if it is fine. A name is 1 to MaxNameBytes bytes of valid UTF-8 made of printable
 // characters (unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII
 // space), is neither "." nor "..", and holds none of '/', '\' and NUL. A group name becomes a
 // directory under the trace data root, so these rules keep every name one plain directory entry.
-func ValidateName(name string) string {
+func ValidateName(name string) error {
 	switch {
 	case name == "":
-		return reasonEmpty
+		return errors.New(reasonEmpty)
 	case len(name) > MaxNameBytes:
-		return fmt.Sprintf("name is %d bytes long, at most %d are allowed", len(name), MaxNameBytes)
+		return errors.Errorf("name is %d bytes long, at most %d are allowed", len(name), MaxNameBytes)
 	case name == "." || name == "..":
-		return fmt.Sprintf("name %q is reserved", name)
+		return errors.Errorf("name %q is reserved", name)
 	case !utf8.ValidString(name):
-		return fmt.Sprintf("name %q is not valid UTF-8", name)
+		return errors.Errorf("name %q is not valid UTF-8", name)
 	}
 	if i := strings.IndexAny(name, forbiddenNameRunes); i >= 0 {
-		return fmt.Sprintf("name %q must not contain %q", name, name[i])
+		return errors.Errorf("name %q must not contain %q", name, name[i])
 	}
 	for _, r := range name {
 		if !unicode.IsPrint(r) {
-			return fmt.Sprintf("name %q must hold printable characters only, found %U", name, r)
+			return errors.Errorf("name %q must hold printable characters only, found %U", name, r)
 		}
 	}
-	return ""
+	return nil
 }
 
 // validateTagName checks a tag name of a trace schema: non-empty, without forbidden characters.

@@ -46,15 +46,15 @@ func TestValidateName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ValidateName(tt.in)
+			err := ValidateName(tt.in)
 			if tt.reason == "" {
-				if got != "" {
-					t.Fatalf("ValidateName(%q) = %q, want accepted", tt.in, got)
+				if err != nil {
+					t.Fatalf("ValidateName(%q) = %v, want accepted", tt.in, err)
 				}
 				return
 			}
-			if !strings.Contains(got, tt.reason) {
-				t.Fatalf("ValidateName(%q) = %q, want a reason containing %q", tt.in, got, tt.reason)
+			if err == nil || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("ValidateName(%q) = %v, want a reason containing %q", tt.in, err, tt.reason)
 			}
 		})
 	}
@@ -108,11 +108,11 @@ func FuzzValidateName(f *testing.F) {
 	}
 	root := f.TempDir()
 	f.Fuzz(func(t *testing.T, name string) {
-		reason := ValidateName(name)
-		if reason != ValidateName(name) {
+		err := ValidateName(name)
+		if (err == nil) != (ValidateName(name) == nil) {
 			t.Fatalf("ValidateName(%q) is not deterministic", name)
 		}
-		if reason != "" {
+		if err != nil {
 			return
 		}
 		if len(name) == 0 || len(name) > MaxNameBytes || !utf8.ValidString(name) {
