@@ -11,11 +11,8 @@ REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/apache/skywalking-banyandb/api/proto/banyandb.Revision=$(REVISION)
 # Test packages: unit tests everywhere, the integration suites under test/integration.
 TEST_TIMEOUT ?= 20m
-# How long the criteria fuzz targets run: briefly in `make test`, longer in `make fuzz`.
-CRITERIA_FUZZ_TEST_TIME ?= 5s
-CRITERIA_FUZZ_TIME ?= 2m
 
-.PHONY: all build run test test-unit test-integration generate check-generate lint fmt vet tidy bench clean fuzz fuzz-criteria
+.PHONY: all build run test test-unit test-integration fuzz generate check-generate lint fmt vet tidy bench clean
 
 all: build
 
@@ -28,18 +25,24 @@ run: build
 	mkdir -p $(DATA_DIR)
 	$(SERVER) standalone --metadata-root-path=$(DATA_DIR) --trace-root-path=$(DATA_DIR) --logging-env=dev $(ARGS)
 
-## test: every unit test and integration suite
+# Fuzz targets, as <package>:<target>; `make test` runs each for FUZZ_TIME_TEST, `make fuzz` for FUZZ_TIME.
+FUZZ_TARGETS := ./banyand/liaison/grpc:FuzzValidateName \
+	./banyand/liaison/grpc:FuzzValidateTraceQuery \
+	./banyand/trace:FuzzCompileCriteria
+FUZZ_TIME_TEST ?= 8s
+FUZZ_TIME ?= 2m
+
+## test: every unit test and integration suite, then each fuzz target for a bounded time
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...
-	$(MAKE) fuzz-criteria CRITERIA_FUZZ_TIME=$(CRITERIA_FUZZ_TEST_TIME)
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(FUZZ_TIME_TEST)
 
-## fuzz-criteria: fuzz query criteria validation (front door) and compilation (data side) for CRITERIA_FUZZ_TIME each
-fuzz-criteria:
-	$(GO) test -run '^$$' -fuzz '^FuzzValidateTraceQuery$$' -fuzztime $(CRITERIA_FUZZ_TIME) ./banyand/liaison/grpc/
-	$(GO) test -run '^$$' -fuzz '^FuzzCompileCriteria$$' -fuzztime $(CRITERIA_FUZZ_TIME) ./banyand/trace/
-
-## fuzz: every fuzz target, for longer
-fuzz: fuzz-criteria
+## fuzz: run every fuzz target for FUZZ_TIME each (new findings go to the package's testdata/fuzz)
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZ_TIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$${t#*:}\$$" -fuzztime=$(FUZZ_TIME) "$${t%%:*}"; \
+	done
 
 ## test-unit: the unit tests only
 test-unit:

@@ -8,7 +8,6 @@ package trace
 
 import (
 	"context"
-	"path/filepath"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -16,6 +15,7 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 	resourceSchema "github.com/apache/skywalking-banyandb/pkg/schema"
@@ -131,7 +131,11 @@ func (s *supplier) OpenResource(spec resourceSchema.Resource) (resourceSchema.In
 
 // OpenDB opens the TSDB of a TRACE group.
 func (s *supplier) OpenDB(g *commonv1.Group) (resourceSchema.DB, error) {
-	return openTSDB(filepath.Join(s.path, g.GetMetadata().GetName()), g, s.option, s.cache, s.l)
+	location, err := storage.GroupLocation(s.path, g.GetMetadata().GetName())
+	if err != nil {
+		return nil, errors.Wrap(err, "open group storage")
+	}
+	return openTSDB(location, g, s.option, s.cache, s.l)
 }
 
 // queueSupplier opens traces on a liaison: it holds no data, so its traces carry the schemas the

@@ -28,6 +28,11 @@ const (
 	defaultMaxFanOutSize       = 256 << 20
 	defaultMaxFileSnapshotNum  = 2
 	defaultSchemaWait          = 2 * time.Second
+	defaultMaxFutureSkew       = 24 * time.Hour
+	// defaultSegmentIdleTimeout is the idle time after which upstream closes the segments of
+	// a lifecycle stage with close=true.
+	defaultSegmentIdleTimeout = 5 * time.Minute
+	defaultMaxOpenSegments    = 16
 )
 
 // mergePolicy bounds what background compactions produce.
@@ -41,6 +46,12 @@ type option struct {
 	mergePolicy        *mergePolicy
 	seriesCacheMaxSize run.Bytes
 	flushTimeout       time.Duration
+	// maxFutureSkew is --trace-max-future-skew: spans stamped later than now plus this are refused.
+	maxFutureSkew time.Duration
+	// segmentIdleTimeout and maxOpenSegments are --trace-segment-idle-timeout and
+	// --trace-max-open-segments: when a group's unused segments close their tables.
+	segmentIdleTimeout time.Duration
+	maxOpenSegments    int
 	// elementIndexFlushTimeout is the plan's flush deadline for index entries. Index entries live in
 	// the same table (and write-ahead log) as the spans, so the table flushes by the shorter of the
 	// two; no flag sets it apart from --trace-flush-timeout (0 means the same).

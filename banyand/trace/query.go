@@ -117,31 +117,27 @@ func (t *trace) Query(ctx context.Context, opts QueryOptions) ([]*tracev1.Intern
 	if opts.MaxTraces <= 0 {
 		return nil, nil
 	}
-	segs := h.db.SelectSegments(opts.TimeRange)
-	defer func() {
-		for _, s := range segs {
-			s.DecRef()
-		}
-	}()
+	segs := heldSegments(h.db.SelectSegments(opts.TimeRange))
+	defer segs.releaseAll()
 	if len(segs) == 0 {
 		return nil, nil
 	}
 	// The time range picks the spans that may match, but a matching trace is returned whole: its
-	// spans are read from every segment, including those outside the range.
-	all := h.db.Segments()
-	defer func() {
-		for _, s := range all {
-			s.DecRef()
-		}
-	}()
+	// spans are read from every segment, including those outside the range. Reading them
+	// releases each segment once it is read, so that a group with hundreds of segments is read
+	// with few of them open at a time.
+	all := heldSegments(h.db.Segments())
+	defer all.releaseAll()
 	lo, hi := timeRangeNanos(opts)
 	var ranked []rankedTrace
 	var loaded map[string][]tstable.StoredSpan
 	if plan.traceIDs != nil {
 		// Matching looks at each span's own timestamp, so reading every segment once serves both.
+		segs.releaseAll()
 		ranked, loaded, err = t.rankByIDs(all, is, plan, lo, hi, opts.MaxTraces)
 	} else {
 		ranked, err = t.rankByIndex(ctx, segs, is, plan, lo, hi, opts.MaxTraces)
+		segs.releaseAll()
 	}
 	if err != nil {
 		return nil, err
@@ -207,7 +203,27 @@ func userTraceID(name, stored string) (string, bool) {
 	return stored[len(name)+1:], true
 }
 
-func (t *trace) rankByIDs(segs []storage.Segment[*tstable.Table], is *indexSchema, plan *queryPlan, lo, hi int64,
+// heldSegments are referenced segments that a reader releases one by one as it is done with
+// them, so that the storage may close the idle ones while the rest are read; releaseAll releases
+// what is left.
+type heldSegments []storage.Segment[*tstable.Table]
+
+// release releases segment i unless it already was.
+func (h heldSegments) release(i int) {
+	if h[i] != nil {
+		h[i].DecRef()
+		h[i] = nil
+	}
+}
+
+// releaseAll releases every segment not released yet.
+func (h heldSegments) releaseAll() {
+	for i := range h {
+		h.release(i)
+	}
+}
+
+func (t *trace) rankByIDs(segs heldSegments, is *indexSchema, plan *queryPlan, lo, hi int64,
 	maxTraces int,
 ) ([]rankedTrace, map[string][]tstable.StoredSpan, error) {
 	ids := append([]string(nil), plan.traceIDs...)
@@ -248,20 +264,27 @@ func dedupSorted(ids []string) []string {
 	return out
 }
 
-// loadSpans reads every span of the traces from the segments, keyed by user trace id.
-func (t *trace) loadSpans(segs []storage.Segment[*tstable.Table], ids []string) (map[string][]tstable.StoredSpan, error) {
+// loadSpans reads every span of the traces from the segments, keyed by user trace id, and
+// releases each segment once it is read.
+func (t *trace) loadSpans(segs heldSegments, ids []string) (map[string][]tstable.StoredSpan, error) {
 	out := make(map[string][]tstable.StoredSpan, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	for _, seg := range segs {
+	for si, seg := range segs {
+		if seg == nil {
+			continue
+		}
 		byShard := make(map[storage.ShardID][]string)
 		for _, id := range ids {
 			shard := storage.ShardID(shardOf(id, seg.ShardNum()))
 			byShard[shard] = append(byShard[shard], storedTraceID(t.name, id))
 		}
 		for shard, stored := range byShard {
-			table, ok := seg.OpenedTable(shard)
+			table, ok, err := seg.OpenedTable(shard)
+			if err != nil {
+				return nil, errors.Wrapf(err, "open shard %d of segment %s", shard, seg.Dir())
+			}
 			if !ok {
 				continue
 			}
@@ -277,6 +300,7 @@ func (t *trace) loadSpans(segs []storage.Segment[*tstable.Table], ids []string) 
 				out[id] = append(out[id], spans...)
 			}
 		}
+		segs.release(si)
 	}
 	return out, nil
 }

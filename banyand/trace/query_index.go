@@ -123,7 +123,11 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 		return nil, nil
 	}
 	for _, seg := range segs {
-		for _, table := range seg.Tables() {
+		tables, err := seg.Tables()
+		if err != nil {
+			return nil, errors.Wrapf(err, "open the tables of segment %s", seg.Dir())
+		}
+		for _, table := range tables {
 			scans, err := scanSpaces(table, plan)
 			if err != nil {
 				return nil, errors.Wrapf(err, "read index of segment %s", seg.Dir())

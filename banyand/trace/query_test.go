@@ -178,8 +178,8 @@ func TestQueryOrderedTopNAcrossShardsAndSegments(t *testing.T) {
 	}
 	segs := h.db.Segments()
 	for _, s := range segs {
-		if n := len(s.Tables()); n != 2 {
-			t.Errorf("segment %s has %d shard tables, want 2", s.Dir(), n)
+		if tables, err := s.Tables(); err != nil || len(tables) != 2 {
+			t.Errorf("segment %s has %d shard tables (%v), want 2", s.Dir(), len(tables), err)
 		}
 		s.DecRef()
 	}

@@ -72,27 +72,32 @@ func (s *snapshotter) write(ctx context.Context, root string) error {
 		if !ok || h == nil {
 			continue
 		}
-		segs := h.db.Segments()
-		err := func() error {
-			defer func() {
-				for _, seg := range segs {
-					seg.DecRef()
-				}
-			}()
-			for _, seg := range segs {
+		groupDir, err := storage.GroupLocation(root, h.group)
+		if err != nil {
+			return errors.Wrap(err, "snapshot")
+		}
+		// Each segment is released once copied, so that idle ones may close while the rest are.
+		segs := heldSegments(h.db.Segments())
+		err = func() error {
+			defer segs.releaseAll()
+			for i, seg := range segs {
 				for shard := uint32(0); shard < seg.ShardNum(); shard++ {
-					table, ok := seg.OpenedTable(storage.ShardID(shard))
+					table, ok, err := seg.OpenedTable(storage.ShardID(shard))
+					if err != nil {
+						return errors.Wrapf(err, "open shard %d of %s", shard, seg.Dir())
+					}
 					if !ok {
 						continue
 					}
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					dst := filepath.Join(root, h.group, filepath.Base(seg.Dir()), fmt.Sprintf("shard-%d", shard))
+					dst := filepath.Join(groupDir, filepath.Base(seg.Dir()), fmt.Sprintf("shard-%d", shard))
 					if err := table.Checkpoint(dst); err != nil {
 						return errors.Wrapf(err, "checkpoint %s", dst)
 					}
 				}
+				segs.release(i)
 			}
 			return nil
 		}()

@@ -109,6 +109,12 @@ func (s *standalone) FlagSet() *run.FlagSet {
 	s.option.mergePolicy.maxFanOutSize = defaultMaxFanOutSize
 	fs.Var(&s.option.mergePolicy.maxFanOutSize, "trace-max-fan-out-size", "the largest file a background merge of trace data writes")
 	fs.IntVar(&s.maxFileSnapshotNum, "trace-max-file-snapshot-num", defaultMaxFileSnapshotNum, "the number of trace snapshots kept")
+	fs.DurationVar(&s.option.maxFutureSkew, "trace-max-future-skew", defaultMaxFutureSkew,
+		"how far ahead of the server's clock a span's timestamp may be; later spans are refused with STATUS_INVALID_TIMESTAMP")
+	fs.DurationVar(&s.option.segmentIdleTimeout, "trace-segment-idle-timeout", defaultSegmentIdleTimeout,
+		"how long a segment nobody reads or writes keeps its files open; 0 keeps them open until the group closes")
+	fs.IntVar(&s.option.maxOpenSegments, "trace-max-open-segments", defaultMaxOpenSegments,
+		"the most segments of a group whose files stay open while unused (the least recently used close first); 0 sets no bound")
 	s.fs = fs
 	return fs
 }
@@ -117,6 +123,15 @@ func (s *standalone) Validate() error {
 	err := commonFlags{root: &s.root, dataPath: &s.dataPath, option: &s.option, maxDiskUsagePercent: &s.maxDiskUsagePercent, schemaWait: &s.schemaWait}.validate()
 	if s.maxFileSnapshotNum < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-max-file-snapshot-num must not be negative, got %d", s.maxFileSnapshotNum))
+	}
+	if s.option.maxFutureSkew <= 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-max-future-skew must be positive, got %s", s.option.maxFutureSkew))
+	}
+	if s.option.segmentIdleTimeout < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-segment-idle-timeout must not be negative, got %s", s.option.segmentIdleTimeout))
+	}
+	if s.option.maxOpenSegments < 0 {
+		err = multierr.Append(err, errors.Errorf("--trace-max-open-segments must not be negative, got %d", s.option.maxOpenSegments))
 	}
 	if s.option.seriesCacheMaxSize < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-series-cache-max-size must not be negative, got %s", s.option.seriesCacheMaxSize))
@@ -146,7 +161,7 @@ func (s *standalone) PreRun(_ context.Context) error {
 	s.schemaRepo.Repository = resourceSchema.NewRepository(s.metadata, commonv1.Catalog_CATALOG_TRACE,
 		newSupplier(s.dataPath, s), s.l)
 	s.snapshot = newSnapshotter(&s.schemaRepo, s.snapshotDir, s.maxFileSnapshotNum, s.lfs, s.l)
-	s.write = newWriteData(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.schemaWait, s.metrics, s.l)
+	s.write = newWriteData(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.schemaWait, s.option.maxFutureSkew, s.metrics, s.l)
 	s.query = &queryData{schemaRepo: &s.schemaRepo, metrics: s.metrics}
 	if s.pipeline != nil {
 		if err := s.pipeline.Handle(s); err != nil {

@@ -76,6 +76,8 @@ func openTSDB(location string, g *commonv1.Group, opt option, cache *pebble.Cach
 		ShardNum:        shardNum,
 		SegmentInterval: seg,
 		TTL:             ttl,
+		IdleTimeout:     opt.segmentIdleTimeout,
+		MaxOpenSegments: opt.maxOpenSegments,
 		Logger:          l.Logger,
 		OpenTable: func(dir string, _ timestamp.TimeRange, _ storage.ShardID) (*tstable.Table, error) {
 			return tstable.Open(dir, tableOpts)

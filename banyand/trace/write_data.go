@@ -33,14 +33,16 @@ type writeData struct {
 	dataPath            string
 	maxDiskUsagePercent int
 	schemaWait          time.Duration
+	// maxFutureSkew is --trace-max-future-skew: how far ahead of now a span's timestamp may be.
+	maxFutureSkew time.Duration
 }
 
 func newWriteData(repo *schemaRepo, lfs fs.FileSystem, dataPath string, maxDiskUsagePercent int, schemaWait time.Duration,
-	m *metrics, l *logger.Logger,
+	maxFutureSkew time.Duration, m *metrics, l *logger.Logger,
 ) *writeData {
 	return &writeData{
 		schemaRepo: repo, lfs: lfs, dataPath: dataPath, maxDiskUsagePercent: maxDiskUsagePercent,
-		schemaWait: schemaWait, metrics: m, l: l,
+		schemaWait: schemaWait, maxFutureSkew: maxFutureSkew, metrics: m, l: l,
 	}
 }
 
@@ -110,6 +112,11 @@ func (w *writeData) store(ctx context.Context, reqs []queue.Span) []modelv1.Stat
 		}
 		is := t.loadIndexSchema()
 		ps, trusted, st, reason := acceptSpan(t, &is.tags, span)
+		if st == modelv1.Status_STATUS_SUCCEED {
+			// The data side owns its segments: it bounds how far ahead a span may create one,
+			// by its own clock, whether or not it trusts the front door's validation.
+			st, reason = checkTimeWindow(ps.ts, start, w.maxFutureSkew)
+		}
 		if st != modelv1.Status_STATUS_SUCCEED {
 			w.l.Debug().Str("group", t.group).Str("trace", t.name).Str("reason", reason).Msg("span refused")
 			statuses[i] = st

@@ -19,6 +19,7 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/observability"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
 	"github.com/apache/skywalking-banyandb/pkg/fs"
@@ -342,4 +343,53 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func TestWriteRefusesSpansFromTheFuture(t *testing.T) {
+	now := time.Now().Truncate(time.Millisecond)
+	for _, tt := range []struct {
+		name string
+		args []string
+		at   time.Time
+		want modelv1.Status
+	}{
+		{name: "default skew, a day less a minute ahead", at: now.Add(24*time.Hour - time.Minute), want: modelv1.Status_STATUS_SUCCEED},
+		{name: "default skew, a day and a minute ahead", at: now.Add(24*time.Hour + time.Minute), want: modelv1.Status_STATUS_INVALID_TIMESTAMP},
+		{name: "default skew, eighty years ahead", at: now.AddDate(80, 0, 0), want: modelv1.Status_STATUS_INVALID_TIMESTAMP},
+		{name: "one hour skew, half an hour ahead", args: []string{"--trace-max-future-skew=1h"}, at: now.Add(30 * time.Minute),
+			want: modelv1.Status_STATUS_SUCCEED},
+		{name: "one hour skew, two hours ahead", args: []string{"--trace-max-future-skew=1h"}, at: now.Add(2 * time.Hour),
+			want: modelv1.Status_STATUS_INVALID_TIMESTAMP},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			e := newEnvAt(t, root, tt.args...).withSW()
+			span := swSpan{traceID: "future", spanID: "s", at: tt.at, service: "svc"}
+			if st := e.write(span.request()); st[0] != tt.want {
+				t.Fatalf("a span at now%+v: %s, want %s", tt.at.Sub(now), st[0], tt.want)
+			}
+			segs, err := filepath.Glob(filepath.Join(root, "trace", "data", "test-trace-group", "seg-*"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored := tt.want == modelv1.Status_STATUS_SUCCEED; stored != (len(segs) == 1) {
+				t.Fatalf("segments on disk after the write: %v", segs)
+			}
+		})
+	}
+}
+
+func TestMaxFutureSkewMustBePositive(t *testing.T) {
+	for _, v := range []string{"0s", "-1h"} {
+		svc, err := NewService(newFakeMetadata(), nil, observability.NewBypassRegistry(), newMemoryProtector(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.FlagSet().Parse([]string{"--trace-root-path=" + t.TempDir(), "--trace-max-future-skew=" + v}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Validate(); err == nil || !strings.Contains(err.Error(), "--trace-max-future-skew") {
+			t.Fatalf("--trace-max-future-skew=%s: Validate() = %v", v, err)
+		}
+	}
 }

@@ -74,6 +74,18 @@ func parseStoredSpan(name string, tl *tagLocator, req *tracev1.WriteRequest) (pa
 	return ps, st, reason
 }
 
+// checkTimeWindow refuses a span stamped more than maxFutureSkew after now: such a span would
+// create a segment (files and open descriptors) for a time that has not come yet, and a client
+// sending many of them could exhaust the node. The refusal is STATUS_INVALID_TIMESTAMP, like
+// every other unusable timestamp. A maxFutureSkew <= 0 disables the check.
+func checkTimeWindow(ts, now time.Time, maxFutureSkew time.Duration) (modelv1.Status, string) {
+	if maxFutureSkew > 0 && ts.After(now.Add(maxFutureSkew)) {
+		return modelv1.Status_STATUS_INVALID_TIMESTAMP, "the timestamp " + ts.UTC().Format(time.RFC3339Nano) +
+			" is more than --trace-max-future-skew=" + maxFutureSkew.String() + " ahead of the server's clock"
+	}
+	return modelv1.Status_STATUS_SUCCEED, ""
+}
+
 // checkRevision compares the schema revision a client wrote against with the loaded one.
 func checkRevision(req *tracev1.WriteRequest, s *databasev1.Trace) modelv1.Status {
 	want := req.GetMetadata().GetModRevision()

@@ -77,6 +77,9 @@ func BuildServer() (string, error) {
 type ServerOptions struct {
 	// Args are extra flags appended to the standalone command line.
 	Args []string
+	// MaxOpenFiles, when > 0, is the server's limit of open file descriptors (its soft and hard
+	// RLIMIT_NOFILE, as "ulimit -n" sets them), applied through /bin/sh at every start.
+	MaxOpenFiles int
 }
 
 // Server is a banyand-server standalone process on loopback ports with its data in a temporary
@@ -93,9 +96,11 @@ type Server struct {
 	// LogPath is the file the server's stdout and stderr go to.
 	LogPath string
 
-	args    []string
-	bin     string
-	cleanup func() error
+	args []string
+	bin  string
+	// maxOpenFiles is ServerOptions.MaxOpenFiles.
+	maxOpenFiles int
+	cleanup      func() error
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -122,6 +127,7 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		Dir:               dir,
 		LogPath:           filepath.Join(dir, "server.log"),
 		bin:               bin,
+		maxOpenFiles:      opts.MaxOpenFiles,
 	}
 	s.args = []string{
 		"standalone",
@@ -164,6 +170,12 @@ func (s *Server) start() error {
 	s.starts++
 	fmt.Fprintf(logFile, "==== helpers: start #%d at %s: %s %v\n", s.starts, time.Now().Format(time.RFC3339Nano), s.bin, s.args)
 	cmd := exec.Command(s.bin, s.args...)
+	if s.maxOpenFiles > 0 {
+		// The shell sets the limit and execs the server, which keeps the shell's process id, so
+		// signals still reach the server itself.
+		script := "ulimit -n " + strconv.Itoa(s.maxOpenFiles) + ` && exec "$0" "$@"`
+		cmd = exec.Command("/bin/sh", append([]string{"-c", script, s.bin}, s.args...)...)
+	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Dir = s.Dir

@@ -47,7 +47,19 @@
 // wait), so that on return all tables are closed and the lock is free.
 //
 // Drop renames the whole location to a ".deleting-" sibling in its parent directory before
-// removing it; after a crash during Drop that sibling is left for the owner of the parent.
+// removing it; after a crash during Drop that sibling is left for the owner of the parent. It
+// refuses to delete a location holding entries no TSDB writes (ErrUnsafeLocation), and
+// GroupLocation builds a group's location only from a name that is one plain directory entry.
+//
+// # Open tables
+//
+// Tables open on first use (Table, Tables, OpenedTable), not in OpenTSDB, so a TSDB with
+// hundreds of segments starts with none open. A segment that only the list references is idle:
+// after IdleTimeout without use its tables are closed, and when more than MaxOpenSegments
+// segments have open tables the least recently used idle ones are closed right away. Closing
+// happens under the TSDB lock for writing, when no caller can hold or take a reference, so a
+// caller never sees its tables closed; they reopen on the next use. A long reader should release
+// each segment once it is done with it, so that the ones it read may close while it reads on.
 //
 // # Usage
 //

@@ -31,9 +31,15 @@ func (f *fakeTable) Close() error {
 	return f.closeErr
 }
 
+// errUsedAfterClose reports a table written after it was closed: the TSDB closed it under a caller.
+var errUsedAfterClose = errors.New("table used after close")
+
 func (f *fakeTable) Put(v string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.closes.Load() > 0 {
+		return errors.Wrap(errUsedAfterClose, f.dir)
+	}
 	file, err := os.OpenFile(filepath.Join(f.dir, "data"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -202,4 +208,14 @@ func entries(t *testing.T, dir string) []string {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// mustTables returns the tables of s and fails the test on error.
+func mustTables[T TSTable](t *testing.T, s Segment[T]) []T {
+	t.Helper()
+	tables, err := s.Tables()
+	if err != nil {
+		t.Fatalf("Tables of %s: %v", s.Dir(), err)
+	}
+	return tables
 }

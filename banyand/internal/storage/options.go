@@ -32,6 +32,16 @@ type TSDBOpts[T TSTable] struct {
 	// RetentionCheckInterval is the period of the background retention sweep; the first sweep
 	// runs one period after OpenTSDB. The default value (0) is DefaultRetentionCheckInterval.
 	RetentionCheckInterval time.Duration
+	// IdleTimeout, when > 0, closes the tables of a segment that nobody has referenced for this
+	// long (a sweep runs every IdleTimeout/4, at least every second and at most every minute);
+	// they open again on demand. The default value (0) never closes a segment for being idle.
+	IdleTimeout time.Duration
+	// MaxOpenSegments, when > 0, bounds the segments whose tables are open: each time a table
+	// opens while more segments than this have open tables, the least recently used segments
+	// that nobody references are closed until the count is back within the bound. Segments in
+	// use are never closed, so the count may pass the bound while they are. The default value
+	// (0) sets no bound.
+	MaxOpenSegments int
 }
 
 // withDefaults returns a copy of o with zero optional fields replaced by their defaults.
@@ -69,6 +79,12 @@ func (o TSDBOpts[T]) validate() error {
 	}
 	if o.RetentionCheckInterval < 0 {
 		problems = append(problems, "RetentionCheckInterval must not be negative")
+	}
+	if o.IdleTimeout < 0 {
+		problems = append(problems, "IdleTimeout must not be negative")
+	}
+	if o.MaxOpenSegments < 0 {
+		problems = append(problems, "MaxOpenSegments must not be negative")
 	}
 	if len(problems) == 0 {
 		return nil

@@ -68,7 +68,9 @@ type TSDB[T TSTable] interface {
 	// Removed segments still referenced are closed and deleted by their last DecRef.
 	// It returns an error wrapping ErrClosed after Close.
 	DeleteExpiredSegments() (int, error)
-	// Drop closes the TSDB like Close and then deletes its location with all data.
+	// Drop closes the TSDB like Close and then deletes its location with all data. A location
+	// holding entries that no TSDB writes (another group's directory, say) is closed but not
+	// deleted, with an error wrapping ErrUnsafeLocation.
 	// It returns an error wrapping ErrClosed if the TSDB was already closed.
 	Drop() error
 	// UpdateOptions changes the shard number and segment interval of segments created from now on,
@@ -81,17 +83,22 @@ type TSDB[T TSTable] interface {
 //
 // A Segment is obtained with a reference. Its methods may be used until that reference is
 // released with DecRef; after the last reference is gone the segment's tables are closed.
+// While only the TSDB references it (nobody reads or writes it), the TSDB may close its tables
+// to save file descriptors and memory (TSDBOpts.IdleTimeout, MaxOpenSegments); they open again
+// on the next Table, Tables or OpenedTable.
 type Segment[T TSTable] interface {
 	// TimeRange returns the half-open range [start, end) the segment covers.
 	TimeRange() timestamp.TimeRange
-	// Table returns the table of shard, opening (and creating) it on first use; concurrent
-	// callers share one open. Errors wrap ErrShardOutOfRange, ErrSegmentClosed or the opener's error.
+	// Table returns the table of shard, creating it on first use and opening it again if the
+	// idle sweep closed it; concurrent callers share one open. Errors wrap ErrShardOutOfRange,
+	// ErrSegmentClosed or the opener's error.
 	Table(shard ShardID) (T, error)
-	// Tables returns, in shard order, the open tables: every shard that existed on disk when
-	// the TSDB was opened plus every shard opened since through Table.
-	Tables() []T
-	// OpenedTable returns the table of shard without creating it; false if the shard has none.
-	OpenedTable(shard ShardID) (T, bool)
+	// Tables returns, in shard order, the tables of every shard that exists on disk (opening
+	// those the idle sweep closed). Errors wrap ErrSegmentClosed or the opener's error.
+	Tables() ([]T, error)
+	// OpenedTable returns the table of shard without creating it (opening it again if the idle
+	// sweep closed it); false if the shard has none.
+	OpenedTable(shard ShardID) (T, bool, error)
 	// ShardNum returns the number of shards the segment was created with.
 	ShardNum() uint32
 	// Dir returns the segment's directory.

@@ -40,6 +40,11 @@ type database[T TSTable] struct {
 
 	stopRetention chan struct{}
 	retentionDone chan struct{}
+	idleDone      chan struct{}
+
+	// idleTimeout and maxOpenSegments are TSDBOpts.IdleTimeout and MaxOpenSegments.
+	idleTimeout     time.Duration
+	maxOpenSegments int
 
 	// mu guards the segment list. The write lock is held to add or remove segments, including
 	// the directory creation of a new segment (rare: once per interval), so that two writers
@@ -84,6 +89,10 @@ func OpenTSDB[T TSTable](opts TSDBOpts[T]) (_ TSDB[T], err error) {
 		lock:          lock,
 		stopRetention: make(chan struct{}),
 		retentionDone: make(chan struct{}),
+		idleDone:      make(chan struct{}),
+
+		idleTimeout:     opts.IdleTimeout,
+		maxOpenSegments: opts.MaxOpenSegments,
 	}
 	db.dyn.Store(&dynamicOptions{shardNum: opts.ShardNum, segmentInterval: opts.SegmentInterval, ttl: opts.TTL})
 	defer func() {
@@ -109,6 +118,7 @@ func OpenTSDB[T TSTable](opts TSDBOpts[T]) (_ TSDB[T], err error) {
 		return nil, errors.Wrapf(err, "open tsdb %s", opts.Location)
 	}
 	go db.retentionLoop(opts.RetentionCheckInterval, db.stopRetention, db.retentionDone)
+	go db.idleLoop(db.stopRetention, db.idleDone)
 	db.l.Info().Str("location", db.location).Int("segments", len(db.mu.segments)).Msg("tsdb opened")
 	return db, nil
 }
@@ -158,7 +168,7 @@ func (db *database[T]) loadSegments() error {
 		}
 		s := db.newSegment(dir, m)
 		db.mu.segments = append(db.mu.segments, s)
-		if err := openExistingShards(s); err != nil {
+		if err := findExistingShards(s); err != nil {
 			return err
 		}
 	}
@@ -174,9 +184,10 @@ func (db *database[T]) loadSegments() error {
 	return nil
 }
 
-// openExistingShards opens the table of every shard directory of s, so that Tables reports the
-// data written before the TSDB was last closed.
-func openExistingShards[T TSTable](s *segment[T]) error {
+// findExistingShards records every shard directory of s, so that Tables and OpenedTable open
+// the data written before the TSDB was last closed. Nothing is opened here: a TSDB with
+// hundreds of segments opens only those that are used.
+func findExistingShards[T TSTable](s *segment[T]) error {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return errors.Wrapf(err, "read segment dir %s", s.dir)
@@ -192,9 +203,7 @@ func openExistingShards[T TSTable](s *segment[T]) error {
 		if uint32(id) >= s.shardNum {
 			return &corruptSegmentError{dir: s.dir, cause: errors.Errorf("shard %d but shardNum is %d", id, s.shardNum)}
 		}
-		if _, err := s.Table(id); err != nil {
-			return err
-		}
+		s.markOnDisk(id)
 	}
 	return nil
 }
@@ -204,7 +213,7 @@ func (db *database[T]) newSegment(dir string, m segmentMeta) *segment[T] {
 	db.unreleased.Add(1)
 	db.segmentsAlive.Add(1)
 	var s *segment[T]
-	s = newSegment(dir, m, db.openTable, db.l, func() { db.segmentReleased(s) })
+	s = newSegment(dir, m, db.openTable, db.l, db.clock.Now, func() { db.segmentReleased(s) }, db.enforceOpenLimit)
 	return s
 }
 
@@ -500,6 +509,7 @@ func (db *database[T]) shutdown(drop bool) error {
 
 	close(db.stopRetention)
 	<-db.retentionDone
+	<-db.idleDone
 
 	var err error
 	for _, s := range segs {
@@ -508,7 +518,11 @@ func (db *database[T]) shutdown(drop bool) error {
 	db.waitUnreleased()
 	err = multierr.Append(err, db.lock.release())
 	if drop {
-		err = multierr.Append(err, removeDir(db.location))
+		if cerr := checkDroppable(db.location); cerr != nil {
+			err = multierr.Append(err, cerr)
+		} else {
+			err = multierr.Append(err, removeDir(db.location))
+		}
 	}
 	if err != nil {
 		return errors.Wrapf(err, "close tsdb %s", db.location)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -147,7 +148,7 @@ func TestReopenFindsSegmentsAndData(t *testing.T) {
 		if s.TimeRange() != wantRanges[i] {
 			t.Errorf("segment %d range %s, want %s", i, s.TimeRange(), wantRanges[i])
 		}
-		tables := s.Tables()
+		tables := mustTables(t, s)
 		if len(tables) != len(wantShards[i]) {
 			t.Fatalf("segment %d has %d tables, want %d", i, len(tables), len(wantShards[i]))
 		}
@@ -438,12 +439,19 @@ func TestLocationLocked(t *testing.T) {
 	}
 }
 
-func TestOpenCleansUpOnPartialFailure(t *testing.T) {
+// TestOpenOpensTablesOnDemand reopens a TSDB whose opener fails for one shard: the open itself
+// opens no table (a TSDB with hundreds of segments must not need a descriptor for each), the
+// failing shard reports the opener's error when it is read, and the others read normally.
+func TestOpenOpensTablesOnDemand(t *testing.T) {
 	db := newTestDB(t)
 	for d := 23; d <= 25; d++ {
 		s := db.create(t, day(d))
 		for shard := range ShardID(2) {
-			if _, err := s.Table(shard); err != nil {
+			tb, err := s.Table(shard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tb.Put(fmt.Sprintf("d%d-s%d", d, shard)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -462,24 +470,30 @@ func TestOpenCleansUpOnPartialFailure(t *testing.T) {
 	opts := db.opts
 	opts.OpenTable = failing.open
 	got, err := OpenTSDB(opts)
-	if !errors.Is(err, errInjected) || got != nil {
-		t.Fatalf("OpenTSDB = (%v, %v), want nil and the injected error", got, err)
+	if err != nil {
+		t.Fatalf("OpenTSDB = %v", err)
 	}
-	if len(failing.all()) == 0 {
-		t.Fatal("the failing open opened nothing; the test does not exercise cleanup")
+	if n := len(failing.all()); n != 0 {
+		t.Fatalf("OpenTSDB opened %d tables, want none", n)
+	}
+	for _, s := range got.Segments() {
+		tables, err := s.Tables()
+		if strings.HasSuffix(s.Dir(), "seg-2026112400") {
+			if !errors.Is(err, errInjected) {
+				t.Errorf("Tables of %s = %v, want the injected error", s.Dir(), err)
+			}
+		} else if err != nil || len(tables) != 2 || tables[1].Values()[0] != fmt.Sprintf("d%d-s1", s.TimeRange().Start.Day()) {
+			t.Errorf("Tables of %s = %v, %v", s.Dir(), tables, err)
+		}
+		if tb, ok, err := s.OpenedTable(0); err != nil || !ok || len(tb.Values()) != 1 {
+			t.Errorf("OpenedTable(0) of %s = %v, %v, %v", s.Dir(), tb, ok, err)
+		}
+		s.DecRef()
+	}
+	if err := got.Close(); err != nil {
+		t.Fatal(err)
 	}
 	failing.checkClosed(t)
-
-	// The lock was released and nothing was deleted: a good opener sees everything.
-	db.opts.OpenTable = (&tableRecorder{}).open
-	db2, err := OpenTSDB(db.opts)
-	if err != nil {
-		t.Fatalf("open after failed open: %v", err)
-	}
-	defer db2.Close()
-	if got, want := names(db2.Segments()), []string{"seg-2026112300", "seg-2026112400", "seg-2026112500"}; !slices.Equal(got, want) {
-		t.Fatalf("segments %v, want %v", got, want)
-	}
 }
 
 func TestOpenCorruptSegment(t *testing.T) {
@@ -679,7 +693,7 @@ func TestTableOpensOnce(t *testing.T) {
 	if n := db.rec.opensOf(filepath.Join(s.Dir(), "shard-1")); n != 1 {
 		t.Fatalf("table opened %d times, want 1", n)
 	}
-	if tables := s.Tables(); len(tables) != 1 || tables[0] != got[0] {
+	if tables := mustTables(t, s); len(tables) != 1 || tables[0] != got[0] {
 		t.Fatalf("Tables() = %v", tables)
 	}
 	if _, err := s.Table(2); !errors.Is(err, ErrShardOutOfRange) {
@@ -701,8 +715,8 @@ func TestTableOpenError(t *testing.T) {
 	if _, err := s.Table(0); !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "shard-0") {
 		t.Fatalf("Table = %v, want the opener's error with context", err)
 	}
-	if len(s.Tables()) != 0 {
-		t.Fatal("a failed open must not be listed")
+	if tables, err := s.Tables(); !errors.Is(err, errInjected) || len(tables) != 0 {
+		t.Fatalf("Tables() after a failed open = %v, %v; want the opener's error", tables, err)
 	}
 	db.rec.mu.Lock()
 	fail = false
@@ -745,13 +759,17 @@ func TestRetentionLoop(t *testing.T) {
 	}
 }
 
-// TestConcurrentUse mixes writers, readers, retention and option updates; run it with -race.
+// TestConcurrentUse mixes writers, readers, retention, idle closing and option updates; run it
+// with -race.
 func TestConcurrentUse(t *testing.T) {
 	db := newTestDB(t, func(o *TSDBOpts[*fakeTable]) {
 		o.SegmentInterval = IntervalRule{Unit: HOUR, Num: 6}
 		o.TTL = IntervalRule{Unit: DAY, Num: 2}
 		o.ShardNum = 3
 		o.RetentionCheckInterval = time.Millisecond
+		// Segments close as soon as they are idle; a table closed under a caller fails its Put.
+		o.MaxOpenSegments = 1
+		o.IdleTimeout = time.Minute
 	})
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -800,7 +818,11 @@ func TestConcurrentUse(t *testing.T) {
 			now := db.clock.Now()
 			segs := db.SelectSegments(timestamp.NewSectionTimeRange(now.Add(-time.Duration(i%72)*time.Hour), now))
 			for _, s := range segs {
-				for _, tb := range s.Tables() {
+				tables, err := s.Tables()
+				if err != nil {
+					t.Error(err)
+				}
+				for _, tb := range tables {
 					_ = tb.Values()
 				}
 			}
@@ -818,6 +840,9 @@ func TestConcurrentUse(t *testing.T) {
 		db.UpdateOptions(uint32(i%4+1), IntervalRule{Unit: HOUR, Num: i%3 + 1}, IntervalRule{Unit: DAY, Num: 2})
 		time.Sleep(time.Millisecond)
 	})
+	run(func(int) {
+		db.TSDB.(*database[*fakeTable]).closeIdleSegments()
+	})
 	time.Sleep(500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
@@ -830,6 +855,13 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if len(db.rec.all()) == 0 {
 		t.Fatal("no table was opened")
+	}
+	dirs := make(map[string]bool)
+	for _, tb := range db.rec.all() {
+		dirs[tb.dir] = true
+	}
+	if len(dirs) == len(db.rec.all()) {
+		t.Fatal("no table was closed while idle and opened again; the test does not exercise idle closing")
 	}
 	db.rec.checkClosed(t)
 	for _, name := range entries(t, db.opts.Location) {

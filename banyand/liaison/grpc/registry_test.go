@@ -372,11 +372,11 @@ func TestTraceRegistry(t *testing.T) {
 			codes.NotFound, "nope"}),
 		{"update breaks a bound rule", update(func(tr *databasev1.Trace) *databasev1.Trace {
 			return setType(tr, "duration", databasev1.TagType_TAG_TYPE_STRING)
-		}), codes.InvalidArgument, `index rule "duration" bound by "b"`},
+		}), codes.FailedPrecondition, `tag "duration" cannot change its type`},
 		{"update drops a bound tag", update(func(tr *databasev1.Trace) *databasev1.Trace {
 			tr.Tags = append(tr.Tags[:1], tr.Tags[2:]...) // drops service_id
 			return tr
-		}), codes.InvalidArgument, `tag "service_id" is not in trace "sw"`},
+		}), codes.FailedPrecondition, `tag "service_id" cannot be renamed, moved or replaced`},
 		storeSide(rejection{"update stale revision", update(func(tr *databasev1.Trace) *databasev1.Trace {
 			tr.Metadata.ModRevision = 1
 			tr.Tags = append(tr.Tags, &databasev1.TraceTagSpec{Name: "extra", Type: databasev1.TagType_TAG_TYPE_STRING})
@@ -421,6 +421,50 @@ func TestTraceRegistry(t *testing.T) {
 		if err != nil || resp.GetModRevision() <= tr.GetMetadata().GetModRevision() {
 			t.Fatalf("rev %d, err %v", resp.GetModRevision(), err)
 		}
+	})
+	t.Run("update keeps the stored layout", func(t *testing.T) {
+		swap := func(tr *databasev1.Trace) { tr.Tags[1], tr.Tags[2] = tr.Tags[2], tr.Tags[1] }
+		cases := []struct {
+			name   string
+			change func(tr *databasev1.Trace)
+			want   string
+		}{
+			{"reorder", swap, `"service_id"`},
+			{"retype", func(tr *databasev1.Trace) { tr.Tags[3].Type = databasev1.TagType_TAG_TYPE_STRING }, `"tags" cannot change its type`},
+			{"rename", func(tr *databasev1.Trace) { tr.Tags[1].Name = "service" }, `"service_id" cannot be renamed`},
+			{"remove the last stored tag", func(tr *databasev1.Trace) {
+				tr.Tags = tr.Tags[:len(tr.Tags)-1]
+			}, `"extra" (TAG_TYPE_STRING) cannot be removed`},
+			{"insert before a stored tag", func(tr *databasev1.Trace) {
+				tr.Tags = append([]*databasev1.TraceTagSpec{{Name: "first", Type: databasev1.TagType_TAG_TYPE_INT}}, tr.Tags...)
+			}, `"trace_id" cannot be renamed, moved or replaced (got "first")`},
+			{"change the span id tag", func(tr *databasev1.Trace) {
+				tr.Tags = append(tr.Tags, &databasev1.TraceTagSpec{Name: "span_id2", Type: databasev1.TagType_TAG_TYPE_STRING})
+				tr.SpanIdTagName = "span_id2"
+			}, `span_id_tag_name: cannot change from tag "span_id"`},
+		}
+		for _, c := range cases {
+			got, err := env.traces.Get(ctx, &databasev1.TraceRegistryServiceGetRequest{Metadata: validTrace().GetMetadata()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := got.GetTrace()
+			c.change(tr)
+			_, err = env.traces.Update(ctx, &databasev1.TraceRegistryServiceUpdateRequest{Trace: tr})
+			wantCode(t, err, codes.FailedPrecondition, c.want)
+		}
+		got, err := env.traces.Get(ctx, &databasev1.TraceRegistryServiceGetRequest{Metadata: validTrace().GetMetadata()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(got.GetTrace().GetTags()); n != len(validTrace().GetTags())+1 {
+			t.Fatalf("stored schema has %d tags after refused updates, want %d", n, len(validTrace().GetTags())+1)
+		}
+		_, err = env.traces.Update(ctx, &databasev1.TraceRegistryServiceUpdateRequest{Trace: &databasev1.Trace{
+			Metadata: &commonv1.Metadata{Group: "g", Name: "nope"}, Tags: validTrace().GetTags(),
+			TraceIdTagName: "trace_id", SpanIdTagName: "span_id", TimestampTagName: "timestamp",
+		}})
+		wantCode(t, err, codes.NotFound, "")
 	})
 	t.Run("exist", func(t *testing.T) {
 		cases := []struct {

@@ -43,11 +43,25 @@ func (s *traceRegistryServer) Create(ctx context.Context, req *databasev1.TraceR
 	return &databasev1.TraceRegistryServiceCreateResponse{ModRevision: rev}, nil
 }
 
-// Update replaces a trace schema, with the checks of Create; NotFound if it does not exist. The
-// response carries mod_revision 0 when the schema equals the stored one.
+// Update replaces a trace schema, with the checks of Create; NotFound if it does not exist;
+// FailedPrecondition, naming the tag, if it removes, renames, moves or retypes a stored tag or
+// changes the trace id, span id or timestamp tag name (validateTraceUpdate): only tags added at
+// the end are allowed. The response carries mod_revision 0 when the schema equals the stored one.
 func (s *traceRegistryServer) Update(ctx context.Context, req *databasev1.TraceRegistryServiceUpdateRequest) (
 	*databasev1.TraceRegistryServiceUpdateResponse, error,
 ) {
+	// The layout check comes before the checks against the group and the bound index rules, so
+	// that a renamed or moved tag is reported as such rather than as a rule that lost its tag.
+	if err := ValidateTrace(req.GetTrace()); err != nil {
+		return nil, err
+	}
+	stored, err := s.traces.GetTrace(ctx, req.GetTrace().GetMetadata())
+	if err != nil {
+		return nil, storeError(s.log, "get trace", err)
+	}
+	if err := validateTraceUpdate(stored, req.GetTrace()); err != nil {
+		return nil, err
+	}
 	if err := s.validate(ctx, req.GetTrace()); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,10 @@ package grpc
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pkg/errors"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -60,9 +64,14 @@ const (
 // in storage (upstream HEAD rejects it too).
 const forbiddenNameChars = "#"
 
-// keySeparator may not appear in group or resource names: the metadata store builds its keys as
-// "<kind>/<group>/<name>".
-const keySeparator = "/"
+// MaxNameBytes is the longest group, trace, index rule or binding name, in bytes: a group name is
+// a directory name on disk, and file systems refuse longer ones.
+const MaxNameBytes = 255
+
+// forbiddenNameRunes may not appear in group or resource names: '/' separates the parts of the
+// metadata store's keys ("<kind>/<group>/<name>") and of paths on disk, '\' separates paths on
+// some systems, and NUL ends a path for the operating system.
+const forbiddenNameRunes = "/\\\x00"
 
 // validateMetadata checks the metadata of a resource that lives in a group (trace, index rule,
 // binding): it must be present and carry both a group and a name.
@@ -76,13 +85,38 @@ func validateMetadata(field string, md *commonv1.Metadata) error {
 	return validateName(field+".name", md.GetName())
 }
 
-// validateName checks a group or resource name: non-empty and usable in a store key.
+// validateName checks a group or resource name with ValidateName and reports a problem as a
+// *FieldError of field.
 func validateName(field, name string) error {
-	if name == "" {
-		return fieldErrorf(field, reasonEmpty)
+	if err := ValidateName(name); err != nil {
+		return fieldErrorf(field, "%s", err.Error())
 	}
-	if strings.Contains(name, keySeparator) {
-		return fieldErrorf(field, "name %q must not contain %q", name, keySeparator)
+	return nil
+}
+
+// ValidateName checks a group, trace, index rule or binding name and returns why it is refused,
+// or nil if it is fine. A name is 1 to MaxNameBytes bytes of valid UTF-8 made of printable
+// characters (unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII
+// space), is neither "." nor "..", and holds none of '/', '\' and NUL. A group name becomes a
+// directory under the trace data root, so these rules keep every name one plain directory entry.
+func ValidateName(name string) error {
+	switch {
+	case name == "":
+		return errors.New(reasonEmpty)
+	case len(name) > MaxNameBytes:
+		return errors.Errorf("name is %d bytes long, at most %d are allowed", len(name), MaxNameBytes)
+	case name == "." || name == "..":
+		return errors.Errorf("name %q is reserved", name)
+	case !utf8.ValidString(name):
+		return errors.Errorf("name %q is not valid UTF-8", name)
+	}
+	if i := strings.IndexAny(name, forbiddenNameRunes); i >= 0 {
+		return errors.Errorf("name %q must not contain %q", name, name[i])
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return errors.Errorf("name %q must hold printable characters only, found %U", name, r)
+		}
 	}
 	return nil
 }

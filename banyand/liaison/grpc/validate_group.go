@@ -14,7 +14,7 @@ import (
 
 // ValidateGroup checks a group sent to Create or Update. It reports the first problem as a
 // *FieldError whose field starts with "group":
-//   - metadata present with a non-empty name without '/';
+//   - metadata present with a name that passes ValidateName;
 //   - catalog a defined, non-UNSPECIFIED value;
 //   - resource_opts present (except for CATALOG_PROPERTY groups, which have no storage layout),
 //     with shard_num > 0 and segment_interval and ttl present, each with a defined unit and num > 0;

@@ -15,7 +15,7 @@ import (
 
 // ValidateIndexRule checks an index rule sent to Create or Update, on its own. It reports the
 // first problem as a *FieldError whose field starts with "index_rule":
-//   - metadata present with a non-empty group and name, neither containing '/';
+//   - metadata present with a group and a name that pass ValidateName;
 //   - at least one tag; every tag a non-empty name without '#', unique in the rule;
 //   - type a defined, non-UNSPECIFIED value.
 //
@@ -77,9 +77,9 @@ func matchRuleToTrace(r *databasev1.IndexRule, t *databasev1.Trace) *ruleMismatc
 // ValidateIndexRuleBinding checks a binding sent to Create or Update, on its own (the rules and
 // the trace it refers to are checked by validateBindingReferences). It reports the first problem
 // as a *FieldError whose field starts with "index_rule_binding":
-//   - metadata present with a non-empty group and name, neither containing '/';
-//   - at least one rule; every rule name non-empty and unique in the binding;
-//   - subject present, subject.catalog specified and CATALOG_TRACE, subject.name non-empty;
+//   - metadata present with a group and a name that pass ValidateName;
+//   - at least one rule; every rule name passing ValidateName and unique in the binding;
+//   - subject present, subject.catalog specified and CATALOG_TRACE, subject.name passing ValidateName;
 //   - begin_at and expire_at present and valid timestamps, begin_at before expire_at.
 func ValidateIndexRuleBinding(b *databasev1.IndexRuleBinding) error {
 	const field = "index_rule_binding"
@@ -95,8 +95,8 @@ func ValidateIndexRuleBinding(b *databasev1.IndexRuleBinding) error {
 	seen := make(map[string]int, len(b.GetRules()))
 	for i, rule := range b.GetRules() {
 		ruleField := fmt.Sprintf("%s.rules[%d]", field, i)
-		if rule == "" {
-			return fieldErrorf(ruleField, reasonEmpty)
+		if err := validateName(ruleField, rule); err != nil {
+			return err
 		}
 		if j, dup := seen[rule]; dup {
 			return fieldErrorf(ruleField, "rule %q is already listed at rules[%d]", rule, j)
@@ -113,8 +113,8 @@ func ValidateIndexRuleBinding(b *databasev1.IndexRuleBinding) error {
 	if subject.GetCatalog() != commonv1.Catalog_CATALOG_TRACE {
 		return fieldErrorf(field+".subject.catalog", "must be CATALOG_TRACE, got %s", subject.GetCatalog())
 	}
-	if subject.GetName() == "" {
-		return fieldErrorf(field+".subject.name", reasonEmpty)
+	if err := validateName(field+".subject.name", subject.GetName()); err != nil {
+		return err
 	}
 	if b.GetBeginAt() == nil {
 		return fieldErrorf(field+".begin_at", reasonRequired)

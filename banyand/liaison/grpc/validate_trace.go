@@ -9,13 +9,16 @@ package grpc
 import (
 	"fmt"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 )
 
 // ValidateTrace checks a trace schema sent to Create or Update, on its own (the group and the
 // bindings that refer to it are checked by the service). It reports the first problem as a
 // *FieldError whose field starts with "trace":
-//   - metadata present with a non-empty group and name, neither containing '/';
+//   - metadata present with a group and a name that pass ValidateName;
 //   - at least one tag; every tag with a non-empty name without '#', unique in the schema, and a
 //     defined, non-UNSPECIFIED type;
 //   - trace_id_tag_name, span_id_tag_name and timestamp_tag_name non-empty and without '#';
@@ -85,4 +88,47 @@ func tagTypes(t *databasev1.Trace) map[string]databasev1.TagType {
 		m[tag.GetName()] = tag.GetType()
 	}
 	return m
+}
+
+// validateTraceUpdate checks that an update keeps the layout of the spans already stored under
+// the schema: every stored tag keeps its name, type and position, and the trace id, span id and
+// timestamp tag names stay the same. Tags may only be added after the stored ones; spans written
+// before read them as null. A violation is FailedPrecondition naming the tag, because the update
+// is valid on its own and only conflicts with the data the stored schema describes.
+func validateTraceUpdate(stored, updated *databasev1.Trace) error {
+	oldTags, newTags := stored.GetTags(), updated.GetTags()
+	for i, old := range oldTags {
+		if i >= len(newTags) {
+			return status.Errorf(codes.FailedPrecondition,
+				"trace.tags[%d]: tag %q (%s) cannot be removed: spans already written carry it; tags may only be added at the end",
+				i, old.GetName(), old.GetType())
+		}
+		cur := newTags[i]
+		if cur.GetName() != old.GetName() {
+			return status.Errorf(codes.FailedPrecondition,
+				"trace.tags[%d]: tag %q cannot be renamed, moved or replaced (got %q): spans already written store their tags by position; tags may only be added at the end",
+				i, old.GetName(), cur.GetName())
+		}
+		if cur.GetType() != old.GetType() {
+			return status.Errorf(codes.FailedPrecondition,
+				"trace.tags[%d]: tag %q cannot change its type from %s to %s: spans already written hold %s values",
+				i, old.GetName(), old.GetType(), cur.GetType(), old.GetType())
+		}
+	}
+	special := []struct {
+		field    string
+		old, cur string
+	}{
+		{"trace.trace_id_tag_name", stored.GetTraceIdTagName(), updated.GetTraceIdTagName()},
+		{"trace.span_id_tag_name", stored.GetSpanIdTagName(), updated.GetSpanIdTagName()},
+		{"trace.timestamp_tag_name", stored.GetTimestampTagName(), updated.GetTimestampTagName()},
+	}
+	for _, sp := range special {
+		if sp.old != sp.cur {
+			return status.Errorf(codes.FailedPrecondition,
+				"%s: cannot change from tag %q to tag %q: spans already written are keyed by %q",
+				sp.field, sp.old, sp.cur, sp.old)
+		}
+	}
+	return nil
 }

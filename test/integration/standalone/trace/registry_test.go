@@ -409,8 +409,9 @@ var _ = Describe("Schema registry", Ordered, func() {
 		reg.expectStored(ctx, current)
 	})
 
-	It("refuses an update that breaks a bound index rule", func(ctx SpecContext) {
-		// duration is the sort tag of rules bound to sw: it cannot become a STRING.
+	It("refuses an update that retypes a tag, even one a bound index rule sorts by", func(ctx SpecContext) {
+		// duration is the sort tag of rules bound to sw and spans hold INT values for it: it
+		// cannot become a STRING.
 		t := clone(find(current.Traces, "test-trace-group", "sw"))
 		for _, tag := range t.Tags {
 			if tag.GetName() == "duration" {
@@ -418,7 +419,8 @@ var _ = Describe("Schema registry", Ordered, func() {
 			}
 		}
 		_, err := reg.traces.Update(ctx, &databasev1.TraceRegistryServiceUpdateRequest{Trace: t})
-		Expect(status.Code(err)).To(Equal(codes.InvalidArgument), "error: %v", err)
+		Expect(status.Code(err)).To(Equal(codes.FailedPrecondition), "error: %v", err)
+		Expect(err.Error()).To(ContainSubstring(`"duration"`))
 		reg.expectStored(ctx, current)
 	})
 

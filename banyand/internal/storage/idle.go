@@ -1,0 +1,120 @@
+// Licensed to the Apache Software Foundation (ASF) under one or more
+// contributor license agreements.  The ASF licenses this file to you under
+// the Apache License, Version 2.0 (the "License"); you may not use this file
+// except in compliance with the License. You may obtain a copy of the License
+// at http://www.apache.org/licenses/LICENSE-2.0
+
+package storage
+
+import (
+	"sort"
+	"time"
+)
+
+// Bounds of the period of the idle sweep, which runs every IdleTimeout/4 within them.
+const (
+	minIdleSweepPeriod = time.Second
+	maxIdleSweepPeriod = time.Minute
+)
+
+// idleSweepPeriod returns how often the idle sweep runs for an idle timeout.
+func idleSweepPeriod(timeout time.Duration) time.Duration {
+	return min(max(timeout/4, minIdleSweepPeriod), maxIdleSweepPeriod)
+}
+
+// idleLoop closes idle segments every idleSweepPeriod until stop is closed, then closes done.
+// Without an idle timeout it only waits for stop.
+func (db *database[T]) idleLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	if db.idleTimeout <= 0 {
+		<-stop
+		return
+	}
+	ticker := time.NewTicker(idleSweepPeriod(db.idleTimeout))
+	defer ticker.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ticker.C:
+			if n := db.closeIdleSegments(); n > 0 {
+				db.l.Debug().Int("segments", n).Msg("closed idle segments")
+			}
+		}
+	}
+}
+
+// closeIdleSegments closes the tables of every live segment that nobody references and that
+// was last used at least IdleTimeout ago. It returns how many segments it closed.
+func (db *database[T]) closeIdleSegments() int {
+	if db.idleTimeout <= 0 {
+		return 0
+	}
+	cutoff := db.clock.Now().Add(-db.idleTimeout).UnixNano()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return 0
+	}
+	n := 0
+	for _, s := range db.mu.segments {
+		if s.hasOpenTables() && s.unreferenced() && s.lastUsed.Load() <= cutoff {
+			db.closeSegmentLocked(s)
+			n++
+		}
+	}
+	return n
+}
+
+// enforceOpenLimit closes the least recently used unreferenced segments while more than
+// MaxOpenSegments segments have open tables. Segments call it after opening a table.
+func (db *database[T]) enforceOpenLimit() {
+	if db.maxOpenSegments <= 0 {
+		return
+	}
+	db.mu.RLock()
+	open := 0
+	for _, s := range db.mu.segments {
+		if s.hasOpenTables() {
+			open++
+		}
+	}
+	db.mu.RUnlock()
+	if open <= db.maxOpenSegments {
+		return
+	}
+
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return
+	}
+	open = 0
+	var idle []*segment[T]
+	for _, s := range db.mu.segments {
+		if !s.hasOpenTables() {
+			continue
+		}
+		open++
+		if s.unreferenced() {
+			idle = append(idle, s)
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].lastUsed.Load() < idle[j].lastUsed.Load() })
+	for i := 0; open > db.maxOpenSegments && i < len(idle); i++ {
+		db.closeSegmentLocked(idle[i])
+		open--
+	}
+}
+
+// closeSegmentLocked closes the tables of a live segment that nobody but the list references.
+// db.mu must be held for writing: no reference can be taken while it is, so no caller is using
+// the tables being closed. A failure to close is logged; the shards stay on disk and open again
+// on demand.
+func (db *database[T]) closeSegmentLocked(s *segment[T]) {
+	if err := s.closeTables(); err != nil {
+		s.l.Error().Err(err).Msg("close the tables of an idle segment")
+		return
+	}
+	s.l.Debug().Msg("closed the tables of an idle segment")
+}
