@@ -11,8 +11,11 @@ REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/apache/skywalking-banyandb/api/proto/banyandb.Revision=$(REVISION)
 # Test packages: unit tests everywhere, the integration suites under test/integration.
 TEST_TIMEOUT ?= 20m
+# How long make test runs each fuzz target, and how long make fuzz does.
+FUZZ_TIME ?= 10s
+FUZZ_LONG_TIME ?= 5m
 
-.PHONY: all build run test test-unit test-integration generate check-generate lint fmt vet bench clean
+.PHONY: all build run test test-unit test-integration fuzz generate check-generate lint fmt vet bench clean
 
 all: build
 
@@ -25,9 +28,14 @@ run: build
 	mkdir -p $(DATA_DIR)
 	$(SERVER) standalone --metadata-root-path=$(DATA_DIR) --trace-root-path=$(DATA_DIR) --logging-env=dev $(ARGS)
 
-## test: every unit test and integration suite
+## test: every unit test and integration suite, then each fuzz target for FUZZ_TIME
 test: build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZ_TIME) ./pkg/bydbql
+
+## fuzz: run each fuzz target for FUZZ_LONG_TIME (new failures land in the package's testdata/fuzz)
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZ_LONG_TIME) ./pkg/bydbql
 
 ## test-unit: the unit tests only
 test-unit:
