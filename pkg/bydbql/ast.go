@@ -33,13 +33,13 @@ const (
 
 // Value is a literal or a placeholder in a value position.
 type Value struct {
-	Time    time.Time
-	Str     string
-	Strs    []string
-	Ints    []int64
-	Int     int64
-	Pos     Pos
-	Kind    ValueKind
+	Time time.Time
+	Str  string
+	Strs []string
+	Ints []int64
+	Int  int64
+	Pos  Pos
+	Kind ValueKind
 	// Index is the placeholder's number in order of appearance, from 0 (placeholders only).
 	Index int
 }

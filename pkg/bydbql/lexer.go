@@ -240,7 +240,7 @@ func (l *lexer) next() (token, error) {
 	return token{}, errorf(start, "unexpected character %q", r)
 }
 
-// quoted reads a string in single or double quotes. The quote itself is written twice ('it''s')
+// quoted reads a string in single or double quotes. The quote itself is written twice ('it”s')
 // or escaped with a backslash, as are \\, \n and \t.
 func (l *lexer) quoted(start Pos) (token, error) {
 	quote := l.advance()

@@ -459,4 +459,3 @@ func TestBindDoesNotChangeTheParsedQuery(t *testing.T) {
 		t.Errorf("the parsed query changed: %+v", c.Values)
 	}
 }
-
