@@ -6,9 +6,9 @@
 
 // Package grpc is the public gRPC front door of a liaison or standalone node: the schema registry
 // services (groups, traces, index rules, bindings) with validation beyond upstream's, the common
-// API version service, the trace write/query service supplied by the trace module, gRPC health and
-// server reflection. It also declares NodeRegistry, which tells the trace module which data node
-// holds a shard.
+// API version service, the trace write/query service supplied by the trace module, BydbQL over
+// it, gRPC health and server reflection. It also declares NodeRegistry, which tells the trace
+// module which data node holds a shard.
 //
 // Usage sketch:
 //
@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	bydbqlv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/bydbql/v1"
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
@@ -86,6 +87,8 @@ type options struct {
 type server struct {
 	registries *RegistryServers
 	trace      tracev1.TraceServiceServer
+	// bydbql is BydbQLService over trace; nil when trace is nil.
+	bydbql bydbqlv1.BydbQLServiceServer
 	log        *logger.Logger
 	opts       options
 	health     *health.Server
@@ -114,6 +117,9 @@ func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer) Server {
 		opts:       options{port: DefaultPort, maxRecvMsgSize: DefaultMaxRecvMsgSize},
 		health:     health.NewServer(),
 		stopCh:     make(chan struct{}),
+	}
+	if trace != nil {
+		s.bydbql = NewBydbQLServer(trace, repo, nil)
 	}
 	return s
 }
@@ -187,6 +193,7 @@ func (s *server) PreRun(context.Context) error {
 	commonv1.RegisterServiceServer(srv, s.registries.Common)
 	if s.trace != nil {
 		tracev1.RegisterTraceServiceServer(srv, s.trace)
+		bydbqlv1.RegisterBydbQLServiceServer(srv, s.bydbql)
 	}
 	healthpb.RegisterHealthServer(srv, s.health)
 	reflection.Register(srv)
@@ -219,7 +226,7 @@ func (s *server) serviceNames() []string {
 		commonv1.Service_ServiceDesc.ServiceName,
 	}
 	if s.trace != nil {
-		names = append(names, tracev1.TraceService_ServiceDesc.ServiceName)
+		names = append(names, tracev1.TraceService_ServiceDesc.ServiceName, bydbqlv1.BydbQLService_ServiceDesc.ServiceName)
 	}
 	return names
 }
