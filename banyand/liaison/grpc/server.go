@@ -89,9 +89,9 @@ type server struct {
 	trace      tracev1.TraceServiceServer
 	// bydbql is BydbQLService over trace; nil when trace is nil.
 	bydbql bydbqlv1.BydbQLServiceServer
-	log        *logger.Logger
-	opts       options
-	health     *health.Server
+	log    *logger.Logger
+	opts   options
+	health *health.Server
 	// stopCh is closed once the server has stopped; it is created by NewServer and never replaced.
 	stopCh chan struct{}
 
