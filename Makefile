@@ -6,6 +6,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN_DIR := bin
 SERVER := $(BIN_DIR)/banyand-server
+CLIENT := $(BIN_DIR)/bydbql
 DATA_DIR ?= $(CURDIR)/data
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/apache/skywalking-banyandb/api/proto/banyandb.Revision=$(REVISION)
@@ -19,9 +20,10 @@ FUZZ_LONG_TIME ?= 5m
 
 all: build
 
-## build: compile banyand-server into bin/
+## build: compile banyand-server and the bydbql client into bin/
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(SERVER) ./banyand/cmd/server
+	$(GO) build -o $(CLIENT) ./banyand/cmd/bydbql
 
 ## run: start a standalone server (embedded etcd, data under ./data, gRPC on 17912, HTTP on 17913, metrics on 2121)
 run: build
