@@ -16,7 +16,7 @@ TEST_TIMEOUT ?= 20m
 FUZZ_TIME ?= 10s
 FUZZ_LONG_TIME ?= 5m
 
-.PHONY: all build run test test-unit test-integration fuzz generate check-generate lint fmt vet bench clean
+.PHONY: all build run load-fixtures test test-unit test-integration fuzz generate check-generate lint fmt vet bench clean
 
 all: build
 
@@ -29,6 +29,10 @@ build:
 run: build
 	mkdir -p $(DATA_DIR)
 	$(SERVER) standalone --metadata-root-path=$(DATA_DIR) --trace-root-path=$(DATA_DIR) --logging-env=dev $(ARGS)
+
+## load-fixtures: load the schema and span fixtures into a running server (ADDR, default localhost:17912)
+load-fixtures:
+	$(GO) run ./test/cmd/loadfixtures --addr=$(or $(ADDR),localhost:17912)
 
 ## test: every unit test and integration suite, then each fuzz target for FUZZ_TIME
 test: build

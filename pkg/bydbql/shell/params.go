@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 
 	"github.com/pkg/errors"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -111,4 +112,40 @@ func statementEnd(buf string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// historyLine is a statement on one line for the history: its `--` comments (outside quotes)
+// dropped, its lines trimmed and joined by spaces.
+func historyLine(stmt string) string {
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(stmt); i++ {
+		c := stmt[i]
+		switch {
+		case quote != 0:
+			if c == '\\' && i+1 < len(stmt) {
+				b.WriteByte(c)
+				i++
+				c = stmt[i]
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '-' && i+1 < len(stmt) && stmt[i+1] == '-':
+			for i+1 < len(stmt) && stmt[i+1] != '\n' {
+				i++
+			}
+			continue
+		}
+		b.WriteByte(c)
+	}
+	lines := strings.Split(b.String(), "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, " ")
 }

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
 	"github.com/pkg/errors"
 	"google.golang.org/protobuf/encoding/protojson"
 	"sigs.k8s.io/yaml"
@@ -68,6 +69,8 @@ func renderTable(w io.Writer, resp *bydbqlv1.QueryResponse) error {
 	}
 	t := table.NewWriter()
 	t.SetStyle(table.StyleLight)
+	// Tag names are case-sensitive: show them as they are.
+	t.Style().Format.Header = text.FormatDefault
 	header := table.Row{"trace", "span_id"}
 	for _, k := range keys {
 		header = append(header, k)

@@ -328,7 +328,7 @@ func (s *session) loop(in lineReader) bool {
 			}
 			if rest := strings.TrimSpace(buf.String()); rest != "" && !onlyComments(rest) {
 				// The input ended inside a statement: run it as if it had its ;.
-				in.AppendHistory(rest)
+				in.AppendHistory(historyLine(rest))
 				failed = s.runAndReport(rest) || failed
 			}
 			return failed
@@ -355,7 +355,7 @@ func (s *session) loop(in lineReader) bool {
 			if stmt == ";" || onlyComments(strings.TrimSuffix(stmt, ";")) {
 				continue
 			}
-			in.AppendHistory(strings.Join(strings.Fields(stmt), " "))
+			in.AppendHistory(historyLine(stmt))
 			failed = s.runAndReport(stmt) || failed
 		}
 		if onlyComments(buf.String()) {

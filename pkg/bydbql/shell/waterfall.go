@@ -96,7 +96,7 @@ func drawTrace(b *strings.Builder, tr *tracev1.Trace, opts WaterfallOptions) err
 		}
 		ws.label = spanLabel(s, opts.LabelTags)
 		if !hasStart || !hasDur {
-			return errors.Errorf("trace %s: span %s has no %s timestamp and %s duration: select them (or *) to draw traces",
+			return errors.Errorf("trace %s: span %s lacks the tag %s (start) or %s (duration): select both (or *) to draw traces",
 				tr.GetTraceId(), s.GetSpanId(), opts.TimestampTag, opts.DurationTag)
 		}
 		spans = append(spans, ws)
