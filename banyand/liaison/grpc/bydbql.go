@@ -39,13 +39,14 @@ type bydbqlServer struct {
 
 var _ bydbqlv1.BydbQLServiceServer = (*bydbqlServer)(nil)
 
-// NewBydbQLServer returns BydbQLService over the trace front door and the schemas of repo;
-// clock resolves relative times ('-15m') and nil means the real clock.
+// NewBydbQLServer returns BydbQLService over the trace front door and the schemas of repo, which
+// it watches (it registers a handler on repo); clock resolves relative times ('-15m') and nil
+// means the real clock.
 func NewBydbQLServer(trace TraceQuerier, repo metadata.Repo, clock timestamp.Clock) bydbqlv1.BydbQLServiceServer {
 	if clock == nil {
 		clock = timestamp.RealClock()
 	}
-	return &bydbqlServer{trace: trace, tf: bydbql.Transformer{Lookup: schemaLookup(repo, clock), Clock: clock}}
+	return &bydbqlServer{trace: trace, tf: bydbql.Transformer{Lookup: cachedLookup(repo, clock), Clock: clock}}
 }
 
 // Query parses, binds and transforms the statement, then runs it as a trace query.
