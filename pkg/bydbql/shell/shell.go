@@ -423,7 +423,7 @@ func (s *session) command(line string) (quit, handled bool) {
 			return false, true
 		}
 		s.params = params
-		fmt.Fprintf(s.out, "%d params\n", len(params))
+		fmt.Fprintf(s.out, "params: %d\n", len(params))
 	default:
 		fmt.Fprintf(s.errOut, "unknown command %s; \\h lists the commands\n", fields[0])
 	}
