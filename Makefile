@@ -6,29 +6,36 @@ SHELL := /bin/bash
 GO ?= go
 BIN_DIR := bin
 SERVER := $(BIN_DIR)/banyand-server
+CLIENT := $(BIN_DIR)/bydbql
 DATA_DIR ?= $(CURDIR)/data
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/apache/skywalking-banyandb/api/proto/banyandb.Revision=$(REVISION)
 # Test packages: unit tests everywhere, the integration suites under test/integration.
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run test test-unit test-integration fuzz generate check-generate lint fmt vet tidy bench clean
+.PHONY: all build run load-fixtures test test-unit test-integration fuzz generate check-generate lint fmt vet tidy bench clean
 
 all: build
 
-## build: compile banyand-server into bin/
+## build: compile banyand-server and the bydbql client into bin/
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(SERVER) ./banyand/cmd/server
+	$(GO) build -o $(CLIENT) ./banyand/cmd/bydbql
 
 ## run: start a standalone server (embedded etcd, data under ./data, gRPC on 17912, HTTP on 17913, metrics on 2121)
 run: build
 	mkdir -p $(DATA_DIR)
 	$(SERVER) standalone --metadata-root-path=$(DATA_DIR) --trace-root-path=$(DATA_DIR) --logging-env=dev $(ARGS)
 
+## load-fixtures: load the schema and span fixtures into a running server (ADDR, default localhost:17912)
+load-fixtures:
+	$(GO) run ./test/cmd/loadfixtures --addr=$(or $(ADDR),localhost:17912)
+
 # Fuzz targets, as <package>:<target>; `make test` runs each for FUZZ_TIME_TEST, `make fuzz` for FUZZ_TIME.
 FUZZ_TARGETS := ./banyand/liaison/grpc:FuzzValidateName \
 	./banyand/liaison/grpc:FuzzValidateTraceQuery \
-	./banyand/trace:FuzzCompileCriteria
+	./banyand/trace:FuzzCompileCriteria \
+	./pkg/bydbql:FuzzParse
 FUZZ_TIME_TEST ?= 8s
 FUZZ_TIME ?= 2m
 

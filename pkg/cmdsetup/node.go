@@ -63,7 +63,7 @@ func NewStandalone() (*Node, error) {
 	id := newIdentity()
 	g := run.NewGroup("standalone")
 	g.Register(newLogging(), id, md, metrics, pm, traceSvc, authn, grpcServer,
-		http.NewServer(md, grpcServer.Serving, authn, http.WithTraceQuery(traceServer), http.WithSnapshot(traceSvc)))
+		http.NewServer(md, grpcServer.Serving, authn, http.WithTraceQuery(traceServer), http.WithBydbQL(grpcServer.BydbQL()), http.WithSnapshot(traceSvc)))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }
 
@@ -89,7 +89,7 @@ func NewLiaison() (*Node, error) {
 	id := newIdentity()
 	g := run.NewGroup("liaison")
 	g.Register(newLogging(), id, md, metrics, pm, watcher, traceSvc, authn, grpcServer,
-		http.NewServer(md, grpcServer.Serving, authn, http.WithTraceQuery(traceServer)))
+		http.NewServer(md, grpcServer.Serving, authn, http.WithTraceQuery(traceServer), http.WithBydbQL(grpcServer.BydbQL())))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }
 

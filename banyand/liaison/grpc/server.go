@@ -8,7 +8,8 @@
 // services (groups, traces, index rules, bindings) with validation beyond upstream's, the common
 // API version service, the TraceService (trace_write.go, trace_query.go: each request validated
 // once against the trace schemas, its shard computed once and placed on a node by route.go, then
-// handed to the typed data plane of banyand/queue), gRPC health and server reflection.
+// handed to the typed data plane of banyand/queue), BydbQL over the TraceService's query
+// (bydbql.go), gRPC health and server reflection.
 //
 // Usage sketch:
 //
@@ -38,6 +39,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	bydbqlv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/bydbql/v1"
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
@@ -73,6 +75,9 @@ type Server interface {
 	Addr() string
 	// Serving reports whether the server's health is SERVING: true between Serve and GracefulStop.
 	Serving() bool
+	// BydbQL returns the BydbQLService the server registers, for the HTTP gateway to serve the
+	// same one; nil when the server has no trace service.
+	BydbQL() bydbqlv1.BydbQLServiceServer
 }
 
 // options are the values of the server's flags.
@@ -88,9 +93,11 @@ type options struct {
 type server struct {
 	registries *RegistryServers
 	trace      tracev1.TraceServiceServer
-	log        *logger.Logger
-	opts       options
-	health     *health.Server
+	// bydbql is BydbQLService over trace; nil when trace is nil.
+	bydbql bydbqlv1.BydbQLServiceServer
+	log    *logger.Logger
+	opts   options
+	health *health.Server
 	// authn checks the credentials of every call but health; nil lets every call in.
 	authn *auth.Service
 	lis   *netserver.Listener
@@ -120,6 +127,9 @@ func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer, opts ...Ser
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if trace != nil {
+		s.bydbql = NewBydbQLServer(trace, repo, nil)
 	}
 	return s
 }
@@ -193,6 +203,7 @@ func (s *server) PreRun(context.Context) error {
 	commonv1.RegisterServiceServer(srv, s.registries.Common)
 	if s.trace != nil {
 		tracev1.RegisterTraceServiceServer(srv, s.trace)
+		bydbqlv1.RegisterBydbQLServiceServer(srv, s.bydbql)
 	}
 	healthpb.RegisterHealthServer(srv, s.health)
 	reflection.Register(srv)
@@ -223,7 +234,7 @@ func (s *server) serviceNames() []string {
 		commonv1.Service_ServiceDesc.ServiceName,
 	}
 	if s.trace != nil {
-		names = append(names, tracev1.TraceService_ServiceDesc.ServiceName)
+		names = append(names, tracev1.TraceService_ServiceDesc.ServiceName, bydbqlv1.BydbQLService_ServiceDesc.ServiceName)
 	}
 	return names
 }
@@ -316,4 +327,8 @@ func (s *server) logCall(ctx context.Context, method string, start time.Time, er
 		e = e.Str("error", status.Convert(err).Message())
 	}
 	e.Msg("rpc")
+}
+
+func (s *server) BydbQL() bydbqlv1.BydbQLServiceServer {
+	return s.bydbql
 }

@@ -86,7 +86,7 @@ func TestHealthAndReflection(t *testing.T) {
 	for _, want := range []string{
 		"banyandb.database.v1.GroupRegistryService", "banyandb.database.v1.TraceRegistryService",
 		"banyandb.database.v1.IndexRuleRegistryService", "banyandb.database.v1.IndexRuleBindingRegistryService",
-		"banyandb.common.v1.Service", "banyandb.trace.v1.TraceService", "grpc.health.v1.Health",
+		"banyandb.common.v1.Service", "banyandb.trace.v1.TraceService", "banyandb.bydbql.v1.BydbQLService", "grpc.health.v1.Health",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("reflection does not list %s: %v", want, names)

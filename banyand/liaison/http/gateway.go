@@ -9,6 +9,7 @@ package http
 import (
 	"context"
 	"encoding/json"
+	bydbqlv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/bydbql/v1"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -37,6 +38,7 @@ const maxBodyBytes = 4 << 20
 type gatewayConfig struct {
 	registries *grpc.RegistryServers
 	trace      tracev1.TraceServiceServer
+	bydbql     bydbqlv1.BydbQLServiceServer
 	snapshot   Snapshotter
 	healthy    func() bool
 }
@@ -66,6 +68,11 @@ func newHandler(ctx context.Context, cfg gatewayConfig, log *logger.Logger) (htt
 	if cfg.trace != nil {
 		if err := tracev1.RegisterTraceServiceHandlerServer(ctx, gw, cfg.trace); err != nil {
 			return nil, errors.Wrap(err, "register the trace service handlers")
+		}
+	}
+	if cfg.bydbql != nil {
+		if err := bydbqlv1.RegisterBydbQLServiceHandlerServer(ctx, gw, cfg.bydbql); err != nil {
+			return nil, errors.Wrap(err, "register the BydbQL service handlers")
 		}
 	}
 

@@ -8,6 +8,7 @@ package http
 
 import (
 	"context"
+	bydbqlv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/bydbql/v1"
 
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 )
@@ -24,6 +25,12 @@ type Option func(cfg *gatewayConfig)
 // QueryRequest body answers the QueryResponse.
 func WithTraceQuery(svc tracev1.TraceServiceServer) Option {
 	return func(cfg *gatewayConfig) { cfg.trace = svc }
+}
+
+// WithBydbQL serves BydbQLService/Query: POST /api/v1/bydbql/query with a {"query": ...} body
+// answers the QueryResponse. A nil svc serves nothing.
+func WithBydbQL(svc bydbqlv1.BydbQLServiceServer) Option {
+	return func(cfg *gatewayConfig) { cfg.bydbql = svc }
 }
 
 // WithSnapshot serves POST /api/v1/trace/snapshot: it takes a snapshot of the trace data while

@@ -13,13 +13,15 @@
 // spans are transcribed in data.go). The whole wanted QueryResponse is then built from those ids:
 // each trace carries all of its spans in the queried groups, each span its span bytes, its span id
 // and the projected tags (API.md §7.5 order; empty strings and tags a group does not have read as
-// null). Responses are compared whole, after sorting the spans of each trace by their bytes.
+// null). Responses are compared whole, after sorting the spans of each trace by their bytes. Each
+// case also has a BydbQL twin, whose answer must equal the QueryRequest's.
 package trace
 
 import (
 	"bytes"
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -33,6 +35,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	bydbqlv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/bydbql/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 )
@@ -57,10 +60,16 @@ type queryCase struct {
 	groups     []string
 	projection []string
 	// want is the ids of the wanted traces in order; ignored when wantErr is set.
-	want    []string
-	limit   uint32
-	offset  uint32
-	wantErr codes.Code
+	want []string
+	// ql is the case's BydbQL twin: the same query as a statement whose first two placeholders,
+	// TIME BETWEEN ? AND ?, are bound to the case's time range and the next ones to qlParams
+	// (timestamp operands there are offsets from the fixtures' base, bound as RFC 3339 strings).
+	// It must answer exactly what the QueryRequest answers, or fail with the same code.
+	ql       string
+	qlParams []*modelv1.TagValue
+	limit    uint32
+	offset   uint32
+	wantErr  codes.Code
 }
 
 // RegisterQueryCases declares the table. conn returns the connection to the server under test and
@@ -79,6 +88,7 @@ func runCase(conn *grpc.ClientConn, base time.Time, c queryCase) {
 	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
 	resp, err := client.Query(ctx, req)
+	runTwin(ctx, conn, base, c, req, resp, err)
 	if c.wantErr != codes.OK {
 		gm.Expect(err).To(gm.HaveOccurred(), "want %s, got %v", c.wantErr, resp)
 		gm.Expect(status.Code(err)).To(gm.Equal(c.wantErr), "error: %v", err)
@@ -97,6 +107,52 @@ func runCase(conn *grpc.ClientConn, base time.Time, c queryCase) {
 	traced.TraceQueryResult = nil
 	sortSpans(traced)
 	gm.Expect(cmp.Diff(want, traced, protocmp.Transform())).To(gm.BeEmpty(), "with trace=true: -want +got")
+}
+
+// runTwin runs the case's BydbQL twin and requires the answer (or the error code) that the
+// QueryRequest got, with and without WITH QUERY_TRACE.
+func runTwin(ctx context.Context, conn *grpc.ClientConn, base time.Time, c queryCase, req *tracev1.QueryRequest,
+	resp *tracev1.QueryResponse, qrErr error,
+) {
+	gm.Expect(c.ql).NotTo(gm.BeEmpty(), "every case has a BydbQL twin")
+	params := []*modelv1.TagValue{timeParam(req.GetTimeRange().GetBegin()), timeParam(req.GetTimeRange().GetEnd())}
+	for _, p := range c.qlParams {
+		if p.GetTimestamp() != nil {
+			offset := p.GetTimestamp().AsTime().Sub(time.Unix(0, 0))
+			p = str(base.Add(offset).UTC().Format(time.RFC3339Nano))
+		}
+		params = append(params, p)
+	}
+	client := bydbqlv1.NewBydbQLServiceClient(conn)
+	twin, err := client.Query(ctx, &bydbqlv1.QueryRequest{Query: c.ql, Params: params})
+	if qrErr != nil {
+		gm.Expect(err).To(gm.HaveOccurred(), "the QueryRequest failed with %v, its BydbQL twin answered %v", qrErr, twin)
+		gm.Expect(status.Code(err)).To(gm.Equal(status.Code(qrErr)), "QueryRequest: %v, BydbQL: %v", qrErr, err)
+		return
+	}
+	gm.Expect(err).NotTo(gm.HaveOccurred(), "BydbQL twin %q", c.ql)
+	gm.Expect(twin.GetTraceResult()).NotTo(gm.BeNil(), "BydbQL answers a trace_result")
+	sortSpans(resp)
+	got := twin.GetTraceResult()
+	sortSpans(got)
+	gm.Expect(cmp.Diff(resp, got, protocmp.Transform())).To(gm.BeEmpty(), "QueryRequest (-) and BydbQL (+) answers differ")
+
+	withTrace := strings.TrimSuffix(strings.TrimSpace(c.ql), ";") + " WITH QUERY_TRACE"
+	traced, err := client.Query(ctx, &bydbqlv1.QueryRequest{Query: withTrace, Params: params})
+	gm.Expect(err).NotTo(gm.HaveOccurred())
+	gm.Expect(traced.GetTraceResult().GetTraceQueryResult().GetSpans()).NotTo(gm.BeEmpty(), "WITH QUERY_TRACE returns the execution trace")
+	traced.GetTraceResult().TraceQueryResult = nil
+	sortSpans(traced.GetTraceResult())
+	gm.Expect(cmp.Diff(resp, traced.GetTraceResult(), protocmp.Transform())).To(gm.BeEmpty(), "WITH QUERY_TRACE: -QueryRequest +BydbQL")
+}
+
+// timeParam binds a TIME placeholder: the timestamp, or null for an absent one (which BydbQL
+// refuses, as the front door refuses a range without an end).
+func timeParam(t *timestamppb.Timestamp) *modelv1.TagValue {
+	if t == nil {
+		return null()
+	}
+	return &modelv1.TagValue{Value: &modelv1.TagValue_Timestamp{Timestamp: t}}
 }
 
 func (c queryCase) request(base time.Time) *tracev1.QueryRequest {
