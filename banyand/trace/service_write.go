@@ -18,6 +18,7 @@ import (
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/pkg/bus"
+	"github.com/apache/skywalking-banyandb/pkg/tagspec"
 )
 
 const (
@@ -30,14 +31,14 @@ const (
 // Write is the span write stream. Requests are read ahead while the previous batch commits;
 // each batch is validated, routed by shard and published; every request then gets its own response
 // with the outcome of its batch, as soon as that batch is committed.
-func (s *grpcService) Write(stream tracev1.TraceService_WriteServer) error {
-	ctx := stream.Context()
+func (s *grpcService) Write(srv tracev1.TraceService_WriteServer) error {
+	ctx := srv.Context()
 	reqCh := make(chan *tracev1.WriteRequest, streamBuffer)
 	var recvErr error
 	go func() {
 		defer close(reqCh)
 		for {
-			req, err := stream.Recv()
+			req, err := srv.Recv()
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					recvErr = err
@@ -52,6 +53,8 @@ func (s *grpcService) Write(stream tracev1.TraceService_WriteServer) error {
 		}
 	}()
 	batch := make([]*tracev1.WriteRequest, 0, maxStreamBatch)
+	// stream is the metadata and tag spec in force (API 0.10), applied in receive order.
+	var stream tagspec.Stream
 	for {
 		req, ok := <-reqCh
 		if !ok {
@@ -70,9 +73,17 @@ func (s *grpcService) Write(stream tracev1.TraceService_WriteServer) error {
 				break drain
 			}
 		}
-		statuses := s.writeBatch(ctx, batch)
+		writes, pre := make([]tagspec.Write, len(batch)), make([]modelv1.Status, len(batch))
 		for i, r := range batch {
-			if err := stream.Send(&tracev1.WriteResponse{Metadata: r.GetMetadata(), Version: r.GetVersion(), Status: statuses[i].String()}); err != nil {
+			writes[i], pre[i] = stream.Next(r)
+		}
+		statuses := s.writeBatch(ctx, batch, writes, pre)
+		for i, r := range batch {
+			md := r.GetMetadata()
+			if md == nil {
+				md = writes[i].Metadata
+			}
+			if err := srv.Send(&tracev1.WriteResponse{Metadata: md, Version: r.GetVersion(), Status: statuses[i].String()}); err != nil {
 				return errors.Wrap(err, "send write response")
 			}
 		}
@@ -93,8 +104,9 @@ type nodeBatch struct {
 	index []int
 }
 
-// writeBatch validates and routes a batch and returns the status of each request.
-func (s *grpcService) writeBatch(ctx context.Context, batch []*tracev1.WriteRequest) []modelv1.Status {
+// writeBatch validates and routes a batch and returns the status of each request. writes are the
+// metadata and tag spec in force for each request, pre the status the stream state gave it.
+func (s *grpcService) writeBatch(ctx context.Context, batch []*tracev1.WriteRequest, writes []tagspec.Write, pre []modelv1.Status) []modelv1.Status {
 	statuses := make([]modelv1.Status, len(batch))
 	if s.door.refuseWrites() {
 		for i := range statuses {
@@ -107,20 +119,29 @@ func (s *grpcService) writeBatch(ctx context.Context, batch []*tracev1.WriteRequ
 	var nodes []*nodeBatch
 	waited := make(map[string]bool)
 	for i, req := range batch {
-		if req.GetMetadata() == nil || req.GetMetadata().GetGroup() == "" || req.GetMetadata().GetName() == "" {
-			statuses[i] = modelv1.Status_STATUS_METADATA_REQUIRED
+		if pre[i] != modelv1.Status_STATUS_SUCCEED {
+			statuses[i] = pre[i]
 			continue
 		}
-		t, ok := repo.traceForWrite(ctx, req.GetMetadata(), s.door.writeSchemaWait(), waited)
+		t, ok := repo.traceForWrite(ctx, writes[i].Metadata, s.door.writeSchemaWait(), waited)
 		if !ok {
 			statuses[i] = modelv1.Status_STATUS_NOT_FOUND
 			continue
 		}
-		if st := checkRevision(req, t.schema); st != modelv1.Status_STATUS_SUCCEED {
+		is := t.loadIndexSchema()
+		// API 0.10: the stream's metadata and tag spec make the request a schema-order one; the
+		// data node gets that (a liaison normalises, data nodes never see a spec).
+		tags, st, reason := writes[i].Spec.Normalize(is.tags.spec, req.GetTags())
+		if st != modelv1.Status_STATUS_SUCCEED {
+			s.l.Debug().Str("group", t.group).Str("trace", t.name).Uint64("version", req.GetVersion()).Str("reason", reason).Msg("span refused")
 			statuses[i] = st
 			continue
 		}
-		is := t.loadIndexSchema()
+		req = &tracev1.WriteRequest{Metadata: writes[i].Metadata, Tags: tags, Span: req.GetSpan(), Version: req.GetVersion()}
+		if st = checkRevision(req, t.schema); st != modelv1.Status_STATUS_SUCCEED {
+			statuses[i] = st
+			continue
+		}
 		ps, st, reason := parseSpan(&is.tags, req)
 		if st != modelv1.Status_STATUS_SUCCEED {
 			s.l.Debug().Str("group", t.group).Str("trace", t.name).Uint64("version", req.GetVersion()).Str("reason", reason).Msg("span refused")

@@ -297,7 +297,7 @@ func TestGroupRegistry(t *testing.T) {
 		_, err := env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "missing"})
 		wantCode(t, err, codes.NotFound, "missing")
 		resp, err := env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "g"})
-		if err != nil || !resp.GetDeleted() {
+		if err != nil || len(resp.GetSchemaInfo().GetTraces()) != 1 {
 			t.Fatalf("delete: %v, err %v", resp, err)
 		}
 		_, err = env.traces.Get(ctx, &databasev1.TraceRegistryServiceGetRequest{Metadata: validTrace().GetMetadata()})
@@ -723,7 +723,7 @@ func TestGetAPIVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetVersion().GetVersion() != "0.9" || resp.GetVersion().GetRevision() == "" {
+	if resp.GetVersion().GetVersion() != "0.10" || resp.GetVersion().GetRevision() == "" {
 		t.Fatalf("unexpected version %v", resp.GetVersion())
 	}
 }

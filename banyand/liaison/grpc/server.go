@@ -104,11 +104,29 @@ type server struct {
 
 var _ Server = (*server)(nil)
 
+// ServerOption adds an optional part to the gRPC server.
+type ServerOption func(*serverParts)
+
+// serverParts are the optional parts of the server.
+type serverParts struct {
+	groupData GroupData
+}
+
+// WithGroupData gives the group registry its data side: Inspect's data, Delete's force check and
+// data_only. Without it the registry sees no data.
+func WithGroupData(d GroupData) ServerOption {
+	return func(p *serverParts) { p.groupData = d }
+}
+
 // NewServer returns the gRPC server unit over the metadata registries and the trace service;
 // trace may be nil, then TraceService is not registered. Nothing is opened until PreRun.
-func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer) Server {
+func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer, opts ...ServerOption) Server {
+	var parts serverParts
+	for _, o := range opts {
+		o(&parts)
+	}
 	s := &server{
-		registries: NewRegistryServers(repo),
+		registries: NewRegistryServers(repo, parts.groupData),
 		trace:      trace,
 		log:        logger.GetLogger("liaison", "grpc"),
 		opts:       options{port: DefaultPort, maxRecvMsgSize: DefaultMaxRecvMsgSize},

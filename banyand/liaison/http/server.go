@@ -79,7 +79,7 @@ func NewServer(repo metadata.Repo, healthy func() bool, opts ...Option) Server {
 		opts:   options{port: DefaultPort},
 		stopCh: make(chan struct{}),
 	}
-	s.handler = newHandler(grpc.NewRegistryServers(repo), healthy, s.log)
+	s.handler = newHandler(grpc.NewRegistryServers(repo, nil), healthy, s.log)
 	if len(opts) > 0 {
 		mux := http.NewServeMux()
 		for _, o := range opts {

@@ -167,7 +167,7 @@ func TestAPIVersion(t *testing.T) {
 	var got struct {
 		Version struct{ Version, Revision string }
 	}
-	if err := json.Unmarshal(body, &got); err != nil || code != http.StatusOK || got.Version.Version != "0.9" {
+	if err := json.Unmarshal(body, &got); err != nil || code != http.StatusOK || got.Version.Version != "0.10" {
 		t.Fatalf("version: %d %s (%v)", code, body, err)
 	}
 }
@@ -279,7 +279,7 @@ func TestRegistryMapping(t *testing.T) {
 		t.Fatalf("DELETE missing trace: %d %s", code, body)
 	}
 	code, body = do(t, http.MethodDelete, base+"/api/v1/group/schema/test-trace-group", "")
-	if code != http.StatusOK || !strings.Contains(string(body), `"deleted":true`) {
+	if code != http.StatusOK || !strings.Contains(string(body), `"indexRuleBindings":["sw-index-rule-binding"]`) {
 		t.Fatalf("DELETE group: %d %s", code, body)
 	}
 }
