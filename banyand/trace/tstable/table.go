@@ -42,8 +42,14 @@ var (
 )
 
 // formatVersion is stored under metaKeyFormat. Bump it for any change of the
-// layout in docs/storage-layout.md that old readers cannot read.
-const formatVersion = 1
+// layout in docs/storage-layout.md that old readers cannot read. Format 2
+// added the tag type tagStrEmpty; a format 1 table is upgraded when opened
+// (its data reads as before; an older binary then refuses the table rather
+// than misreading it).
+const formatVersion = 2
+
+// minFormatVersion is the oldest format this version reads.
+const minFormatVersion = 1
 
 // seqLease is how many record sequence numbers one persisted ceiling covers.
 // See allocSeq.
@@ -219,11 +225,17 @@ func (t *Table) loadMeta() error {
 	case err != nil:
 		return err
 	default:
-		ok := len(v) == 1 && v[0] == formatVersion
+		ok := len(v) == 1 && v[0] >= minFormatVersion && v[0] <= formatVersion
 		got := append([]byte(nil), v...)
 		_ = closer.Close()
 		if !ok {
-			return fmt.Errorf("%w: format %x, want %d", ErrIncompatible, got, formatVersion)
+			return fmt.Errorf("%w: format %x, want %d to %d", ErrIncompatible, got, minFormatVersion, formatVersion)
+		}
+		if got[0] != formatVersion {
+			if err := t.db.Set(metaKeyFormat, []byte{formatVersion}, pebble.Sync); err != nil {
+				return err
+			}
+			t.log.Info().Str("dir", t.dir).Uint8("from", got[0]).Uint8("to", formatVersion).Msg("table format upgraded")
 		}
 	}
 	v, closer, err = t.db.Get(metaKeySeq)

@@ -700,6 +700,39 @@ func TestOpenFailsCleanly(t *testing.T) {
 	if _, err := Open(dir, DefaultOptions()); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("Open of format 99: %v", err)
 	}
+	// A format 1 table opens and is upgraded to the current format.
+	db, err = pebble.Open(dir, &pebble.Options{Comparer: tableComparer, Logger: pebbleLogger{zerolog.Nop()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err = db.Set(metaKeyFormat, []byte{1}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err = db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err = Open(dir, DefaultOptions())
+	if err != nil {
+		t.Fatalf("Open of format 1: %v", err)
+	}
+	if err = tbl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = pebble.Open(dir, &pebble.Options{Comparer: tableComparer, Logger: pebbleLogger{zerolog.Nop()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, closer, err := db.Get(metaKeyFormat)
+	if err != nil || len(v) != 1 || v[0] != formatVersion {
+		t.Fatalf("format after the upgrade: %x, err %v", v, err)
+	}
+	_ = closer.Close()
+	if err = db.Set(metaKeyFormat, []byte{99}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err = db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	// It released the directory: Pebble opens it again.
 	db, err = pebble.Open(dir, &pebble.Options{Comparer: tableComparer, Logger: pebbleLogger{zerolog.Nop()}})
 	if err != nil {
