@@ -916,3 +916,23 @@ func TestPrefixedRuleEntries(t *testing.T) {
 		t.Fatalf("empty prefix entries %v", got)
 	}
 }
+
+func TestStats(t *testing.T) {
+	tbl, _ := newTestTable(t)
+	if st, err := tbl.Stats(); err != nil || st.Spans != 0 || st.Records != 0 || st.IndexEntries != 0 {
+		t.Fatalf("empty table: %+v, %v", st, err)
+	}
+	g := newSpanGen(3)
+	first, second := g.batch(100, 10), g.batch(50, 5)
+	mustWrite(t, tbl, first, swWriteOptions)
+	mustWrite(t, tbl, second, swWriteOptions)
+	st, err := tbl.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One record per trace and Write; one entry per span and rule.
+	wantRecords := int64(len(byTrace(first)) + len(byTrace(second)))
+	if st.Spans != 150 || st.Records != wantRecords || st.IndexEntries != 150*int64(len(swWriteOptions.Rules)) || st.DiskSize <= 0 {
+		t.Fatalf("stats %+v, want 150 spans in %d records", st, wantRecords)
+	}
+}
