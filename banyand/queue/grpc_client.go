@@ -191,8 +191,36 @@ func (c *grpcClient) Publish(ctx context.Context, topic bus.Topic, node string, 
 			return nil, err
 		}
 		return resp, nil
+	case bus.TopicTraceInspectGroup, bus.TopicTraceDropGroupData, bus.TopicTraceDeleteSegments:
+		return c.admin(ctx, topic, nc, payload)
 	}
 	return nil, errors.Errorf("queue: topic %s is not carried over gRPC", topic)
+}
+
+// admin sends an operator's call (inspect a group, drop its data, delete segments) to a node.
+func (c *grpcClient) admin(ctx context.Context, topic bus.Topic, nc *nodeConn, payload any) (any, error) {
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	var resp any
+	var err error
+	switch req := payload.(type) {
+	case *clusterv1.TraceGroupInspectRequest:
+		if topic == bus.TopicTraceInspectGroup {
+			resp, err = nc.client.InspectGroup(cctx, req)
+			return resp, err
+		}
+	case *clusterv1.TraceGroupDropDataRequest:
+		if topic == bus.TopicTraceDropGroupData {
+			resp, err = nc.client.DropGroupData(cctx, req)
+			return resp, err
+		}
+	case *tracev1.DeleteExpiredSegmentsRequest:
+		if topic == bus.TopicTraceDeleteSegments {
+			resp, err = nc.client.DeleteSegments(cctx, req)
+			return resp, err
+		}
+	}
+	return nil, errors.Errorf("queue: topic %s does not take %T", topic, payload)
 }
 
 // retry calls f until it succeeds, fails with a code other than Unavailable, or runs out of attempts.

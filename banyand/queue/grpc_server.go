@@ -202,3 +202,39 @@ func (s *grpcServer) Query(ctx context.Context, req *tracev1.QueryRequest) (*tra
 	}
 	return resp, nil
 }
+
+// InspectGroup hands a group inspection to its listener.
+func (s *grpcServer) InspectGroup(ctx context.Context, req *clusterv1.TraceGroupInspectRequest) (*clusterv1.TraceGroupInspectResponse, error) {
+	return handleAs[*clusterv1.TraceGroupInspectResponse](ctx, s, bus.TopicTraceInspectGroup, req)
+}
+
+// DropGroupData hands the deletion of a group's data to its listener.
+func (s *grpcServer) DropGroupData(ctx context.Context, req *clusterv1.TraceGroupDropDataRequest) (*clusterv1.TraceGroupDropDataResponse, error) {
+	return handleAs[*clusterv1.TraceGroupDropDataResponse](ctx, s, bus.TopicTraceDropGroupData, req)
+}
+
+// DeleteSegments hands the deletion of listed segments to its listener.
+func (s *grpcServer) DeleteSegments(ctx context.Context, req *tracev1.DeleteExpiredSegmentsRequest) (*tracev1.DeleteExpiredSegmentsResponse, error) {
+	return handleAs[*tracev1.DeleteExpiredSegmentsResponse](ctx, s, bus.TopicTraceDeleteSegments, req)
+}
+
+// handleAs runs the listener of topic and checks its reply type; errors keep their gRPC codes.
+func handleAs[R any](ctx context.Context, s *grpcServer, topic bus.Topic, req any) (R, error) {
+	var zero R
+	l, err := s.listener(topic)
+	if err != nil {
+		return zero, err
+	}
+	reply, err := l.Handle(ctx, req)
+	if err != nil {
+		if _, ok := status.FromError(err); ok {
+			return zero, err
+		}
+		return zero, status.Errorf(codes.Internal, "%s: %v", topic, err)
+	}
+	resp, ok := reply.(R)
+	if !ok {
+		return zero, status.Errorf(codes.Internal, "%s: unexpected reply %T", topic, reply)
+	}
+	return resp, nil
+}

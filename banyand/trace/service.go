@@ -27,6 +27,8 @@ type frontDoor interface {
 	writeSchemaWait() time.Duration
 	// refuseWrites reports whether the front door itself must refuse writes (STATUS_DISK_FULL).
 	refuseWrites() bool
+	// dataAdmin reaches the data side of the operator's calls (group data, segments).
+	dataAdmin
 }
 
 func (s *standalone) repo() *schemaRepo       { return &s.schemaRepo }

@@ -152,6 +152,11 @@ func (s *standalone) PreRun(_ context.Context) error {
 		if err := p.Subscribe(bus.TopicTraceQuery, q); err != nil {
 			return errors.Wrap(err, "subscribe the trace query handler")
 		}
+		for _, topic := range []bus.Topic{bus.TopicTraceInspectGroup, bus.TopicTraceDropGroupData, bus.TopicTraceDeleteSegments} {
+			if err := p.Subscribe(topic, adminCallback{s: s}); err != nil {
+				return errors.Wrapf(err, "subscribe the %s handler", topic)
+			}
+		}
 	}
 	s.schemaRepo.Watch()
 	return nil

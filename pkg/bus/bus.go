@@ -19,6 +19,12 @@ const (
 	TopicTraceWrite Topic = "trace-write"
 	// TopicTraceQuery carries a query to a node and its partial result back.
 	TopicTraceQuery Topic = "trace-query"
+	// TopicTraceInspectGroup asks a node what it holds of a group (payload: the group name).
+	TopicTraceInspectGroup Topic = "trace-inspect-group"
+	// TopicTraceDropGroupData makes a node delete every segment of a group (payload: the group name).
+	TopicTraceDropGroupData Topic = "trace-drop-group-data"
+	// TopicTraceDeleteSegments makes a node delete listed expired segments of a group.
+	TopicTraceDeleteSegments Topic = "trace-delete-segments"
 )
 
 // Listener handles the messages of one topic and returns the reply.

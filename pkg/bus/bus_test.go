@@ -13,7 +13,7 @@ import (
 )
 
 func TestTopicsAreDistinctAndNamed(t *testing.T) {
-	topics := []Topic{TopicTraceWrite, TopicTraceQuery}
+	topics := []Topic{TopicTraceWrite, TopicTraceQuery, TopicTraceInspectGroup, TopicTraceDropGroupData, TopicTraceDeleteSegments}
 	seen := map[Topic]bool{}
 	for _, topic := range topics {
 		if topic == "" {

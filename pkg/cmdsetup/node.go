@@ -52,7 +52,11 @@ func NewStandalone() (*Node, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
-	grpcServer := grpc.NewServer(md, traceServer)
+	groupData, err := trace.NewGroupData(traceSvc)
+	if err != nil {
+		return nil, errors.Wrap(err, "build the group data")
+	}
+	grpcServer := grpc.NewServer(md, traceServer, grpc.WithGroupData(groupData))
 	id := newIdentity()
 	g := run.NewGroup("standalone")
 	httpOpts := []http.Option{http.WithTraceQuery(traceServer)}
@@ -80,7 +84,11 @@ func NewLiaison() (*Node, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
-	grpcServer := grpc.NewServer(md, traceServer)
+	groupData, err := trace.NewGroupData(traceSvc)
+	if err != nil {
+		return nil, errors.Wrap(err, "build the group data")
+	}
+	grpcServer := grpc.NewServer(md, traceServer, grpc.WithGroupData(groupData))
 	id := newIdentity()
 	g := run.NewGroup("liaison")
 	g.Register(newLogging(), id, md, metrics, pm, watcher, traceSvc, grpcServer,

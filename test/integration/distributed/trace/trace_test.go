@@ -99,6 +99,10 @@ var _ = Describe("A cluster of two data nodes and a liaison", func() {
 		casestrace.RegisterQueryCases(conn1, base)
 	})
 
+	Context("API 0.10 writes through the liaison", func() {
+		casestrace.RegisterWriteShapeCases(conn1, "v010-shapes")
+	})
+
 	It("spreads the fixture data over both data nodes", func() {
 		holds := map[int]bool{}
 		for _, f := range fixtureSets {
