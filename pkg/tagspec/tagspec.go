@@ -16,11 +16,12 @@
 //
 // Usage, per stream:
 //
+//	sc := tagspec.NewSchema(schemaTagNames, traceIDTag, timestampTag) // once per schema
 //	var st tagspec.Stream
 //	for each request {
 //		w, status := st.Next(req) // metadata and spec in force for req, or STATUS_METADATA_REQUIRED
 //		... resolve the schema named by w.Metadata ...
-//		tags, status, reason := w.Spec.Normalize(schemaTagNames, traceIDTag, timestampTag, req.GetTags())
+//		tags, status, reason := w.Spec.Normalize(sc, req.GetTags()) // schema order, or a refusal
 //	}
 package tagspec
 
@@ -101,7 +102,7 @@ type Schema struct {
 	Names []string
 	// TraceIDTag and TimestampTag name the schema's trace-id and timestamp tags.
 	TraceIDTag, TimestampTag string
-	positions  map[string]int
+	positions                map[string]int
 }
 
 // NewSchema returns the shape of a schema with the tag names in schema order and the names of its

@@ -123,6 +123,9 @@ func (s *groupRegistryServer) Delete(ctx context.Context, req *databasev1.GroupR
 		return nil, err
 	}
 	if req.GetDataOnly() {
+		if s.data == nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "data_only: this server has no data side to delete the data of group %q from", name)
+		}
 		info = &databasev1.SchemaInfo{}
 	}
 	spans, segments, bytes, err := s.dataTotals(ctx, name)
@@ -153,10 +156,8 @@ func (s *groupRegistryServer) Delete(ctx context.Context, req *databasev1.GroupR
 		return err
 	}
 	if req.GetDataOnly() {
-		if s.data != nil {
-			if _, err = s.data.DropGroupData(ctx, name); err != nil {
-				return nil, fail(status.Errorf(codes.Internal, "drop the data of group %q: %v", name, err))
-			}
+		if _, err = s.data.DropGroupData(ctx, name); err != nil {
+			return nil, fail(status.Errorf(codes.Internal, "drop the data of group %q: %v", name, err))
 		}
 		s.finishTask(task, databasev1.GroupDeletionTask_PHASE_COMPLETED, "the data was deleted; the schema was kept")
 		return &databasev1.GroupRegistryServiceDeleteResponse{SchemaInfo: info}, nil

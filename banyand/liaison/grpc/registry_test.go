@@ -296,6 +296,16 @@ func TestGroupRegistry(t *testing.T) {
 	t.Run("delete", func(t *testing.T) {
 		_, err := env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "missing"})
 		wantCode(t, err, codes.NotFound, "missing")
+		// Without a data side there is no data to drop: data_only is refused, not faked.
+		_, err = env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "g", DataOnly: true, Force: true})
+		wantCode(t, err, codes.FailedPrecondition, "data_only")
+		dry, err := env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "g", DryRun: true})
+		if err != nil || len(dry.GetSchemaInfo().GetTraces()) != 1 {
+			t.Fatalf("dry run: %v, err %v", dry, err)
+		}
+		if _, err = env.groups.Get(ctx, &databasev1.GroupRegistryServiceGetRequest{Group: "g"}); err != nil {
+			t.Fatalf("the dry run deleted the group: %v", err)
+		}
 		resp, err := env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "g"})
 		if err != nil || len(resp.GetSchemaInfo().GetTraces()) != 1 {
 			t.Fatalf("delete: %v, err %v", resp, err)
