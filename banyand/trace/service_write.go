@@ -31,14 +31,14 @@ const (
 // Write is the span write stream. Requests are read ahead while the previous batch commits;
 // each batch is validated, routed by shard and published; every request then gets its own response
 // with the outcome of its batch, as soon as that batch is committed.
-func (s *grpcService) Write(srv tracev1.TraceService_WriteServer) error {
-	ctx := srv.Context()
+func (s *grpcService) Write(stream tracev1.TraceService_WriteServer) error {
+	ctx := stream.Context()
 	reqCh := make(chan *tracev1.WriteRequest, streamBuffer)
 	var recvErr error
 	go func() {
 		defer close(reqCh)
 		for {
-			req, err := srv.Recv()
+			req, err := stream.Recv()
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					recvErr = err
@@ -53,8 +53,8 @@ func (s *grpcService) Write(srv tracev1.TraceService_WriteServer) error {
 		}
 	}()
 	batch := make([]*tracev1.WriteRequest, 0, maxStreamBatch)
-	// stream is the metadata and tag spec in force (API 0.10), applied in receive order.
-	var stream tagspec.Stream
+	// state is the stream's metadata and tag spec in force (API 0.10), applied in receive order.
+	var state tagspec.Stream
 	for {
 		req, ok := <-reqCh
 		if !ok {
@@ -75,7 +75,7 @@ func (s *grpcService) Write(srv tracev1.TraceService_WriteServer) error {
 		}
 		writes, pre := make([]tagspec.Write, len(batch)), make([]modelv1.Status, len(batch))
 		for i, r := range batch {
-			writes[i], pre[i] = stream.Next(r)
+			writes[i], pre[i] = state.Next(r)
 		}
 		statuses := s.writeBatch(ctx, batch, writes, pre)
 		for i, r := range batch {
@@ -83,7 +83,7 @@ func (s *grpcService) Write(srv tracev1.TraceService_WriteServer) error {
 			if md == nil {
 				md = writes[i].Metadata
 			}
-			if err := srv.Send(&tracev1.WriteResponse{Metadata: md, Version: r.GetVersion(), Status: statuses[i].String()}); err != nil {
+			if err := stream.Send(&tracev1.WriteResponse{Metadata: md, Version: r.GetVersion(), Status: statuses[i].String()}); err != nil {
 				return errors.Wrap(err, "send write response")
 			}
 		}
