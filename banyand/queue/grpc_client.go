@@ -195,6 +195,47 @@ func (c *grpcClient) Query(ctx context.Context, node string, req *tracev1.QueryR
 	return nc.client.Query(cctx, req)
 }
 
+// InspectGroup asks a node for its segments of a group; the node's errors keep their gRPC codes.
+func (c *grpcClient) InspectGroup(ctx context.Context, node, group string) (*clusterv1.TraceGroupInspectResponse, error) {
+	nc, err := c.node(node)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	return nc.client.InspectGroup(cctx, &clusterv1.TraceGroupInspectRequest{Group: group})
+}
+
+// DropGroupData asks a node to delete every segment of a group and answers the bytes they took.
+func (c *grpcClient) DropGroupData(ctx context.Context, node, group string) (int64, error) {
+	nc, err := c.node(node)
+	if err != nil {
+		return 0, status.Error(codes.Unavailable, err.Error())
+	}
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	resp, err := nc.client.DropGroupData(cctx, &clusterv1.TraceGroupDropDataRequest{Group: group})
+	if err != nil {
+		return 0, err
+	}
+	return resp.GetDataSizeBytes(), nil
+}
+
+// DeleteSegments asks a node to delete the listed expired segments of a group.
+func (c *grpcClient) DeleteSegments(ctx context.Context, node, group string, suffixes []string) (int64, error) {
+	nc, err := c.node(node)
+	if err != nil {
+		return 0, status.Error(codes.Unavailable, err.Error())
+	}
+	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	resp, err := nc.client.DeleteSegments(cctx, &tracev1.DeleteExpiredSegmentsRequest{Group: group, SegmentSuffixes: suffixes})
+	if err != nil {
+		return 0, err
+	}
+	return resp.GetDeleted(), nil
+}
+
 // retry calls f until it succeeds, fails with a code other than Unavailable, or runs out of attempts.
 func retry(ctx context.Context, f func(context.Context) error) error {
 	backoff := initialBackoff

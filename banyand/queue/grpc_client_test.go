@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	clusterv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/cluster/v1"
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
@@ -174,4 +175,14 @@ func TestGRPCServerReleasedWithoutServingFreesItsPort(t *testing.T) {
 		t.Fatalf("the released server still holds %s: %v", addr, err)
 	}
 	again.GracefulStop()
+}
+
+func (h *statusHandler) InspectGroup(context.Context, string) (*clusterv1.TraceGroupInspectResponse, error) {
+	return &clusterv1.TraceGroupInspectResponse{}, nil
+}
+
+func (h *statusHandler) DropGroupData(context.Context, string) (int64, error) { return 0, nil }
+
+func (h *statusHandler) DeleteSegments(context.Context, string, []string) (int64, error) {
+	return 0, nil
 }

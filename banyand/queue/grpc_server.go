@@ -163,3 +163,50 @@ func (s *grpcServer) Query(ctx context.Context, req *tracev1.QueryRequest) (*tra
 	}
 	return resp, nil
 }
+
+// InspectGroup hands a group inspection to the handler; its errors keep their gRPC codes.
+func (s *grpcServer) InspectGroup(ctx context.Context, req *clusterv1.TraceGroupInspectRequest) (*clusterv1.TraceGroupInspectResponse, error) {
+	h, err := s.loadHandler()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := h.InspectGroup(ctx, req.GetGroup())
+	if err != nil {
+		return nil, asStatus(err, "inspect group")
+	}
+	return resp, nil
+}
+
+// DropGroupData hands the deletion of a group's data to the handler.
+func (s *grpcServer) DropGroupData(ctx context.Context, req *clusterv1.TraceGroupDropDataRequest) (*clusterv1.TraceGroupDropDataResponse, error) {
+	h, err := s.loadHandler()
+	if err != nil {
+		return nil, err
+	}
+	n, err := h.DropGroupData(ctx, req.GetGroup())
+	if err != nil {
+		return nil, asStatus(err, "drop group data")
+	}
+	return &clusterv1.TraceGroupDropDataResponse{DataSizeBytes: n}, nil
+}
+
+// DeleteSegments hands the deletion of listed segments to the handler.
+func (s *grpcServer) DeleteSegments(ctx context.Context, req *tracev1.DeleteExpiredSegmentsRequest) (*tracev1.DeleteExpiredSegmentsResponse, error) {
+	h, err := s.loadHandler()
+	if err != nil {
+		return nil, err
+	}
+	n, err := h.DeleteSegments(ctx, req.GetGroup(), req.GetSegmentSuffixes())
+	if err != nil {
+		return nil, asStatus(err, "delete segments")
+	}
+	return &tracev1.DeleteExpiredSegmentsResponse{Deleted: n}, nil
+}
+
+// asStatus keeps the gRPC code of a handler's status error and makes any other error Internal.
+func asStatus(err error, what string) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Errorf(codes.Internal, "%s: %v", what, err)
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	clusterv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/cluster/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 )
@@ -50,6 +51,14 @@ type DataPlane interface {
 	// Query runs a normalized query (time range set, offset 0, limit = offset+limit) on node's
 	// data and returns its ranked partial result.
 	Query(ctx context.Context, node string, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error)
+	// InspectGroup answers node's segments of a group, with their shards' span counts and bytes.
+	InspectGroup(ctx context.Context, node, group string) (*clusterv1.TraceGroupInspectResponse, error)
+	// DropGroupData deletes every segment of a group on node, keeping the group, and answers the
+	// bytes they took.
+	DropGroupData(ctx context.Context, node, group string) (int64, error)
+	// DeleteSegments deletes the listed expired segments of a group on node and answers how many
+	// went.
+	DeleteSegments(ctx context.Context, node, group string, suffixes []string) (int64, error)
 }
 
 // Handler is the data side of one node: what the data plane calls on it.
@@ -58,6 +67,12 @@ type Handler interface {
 	WriteSpans(ctx context.Context, batch []Span) ([]modelv1.Status, error)
 	// QueryTraces runs a normalized query on this node's data.
 	QueryTraces(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error)
+	// InspectGroup answers this node's segments of a group.
+	InspectGroup(ctx context.Context, group string) (*clusterv1.TraceGroupInspectResponse, error)
+	// DropGroupData deletes every segment of a group on this node and answers the bytes they took.
+	DropGroupData(ctx context.Context, group string) (int64, error)
+	// DeleteSegments deletes the listed expired segments of a group on this node.
+	DeleteSegments(ctx context.Context, group string, suffixes []string) (int64, error)
 }
 
 // Server is the end of the data plane on a node that stores data: it hands what arrives to the
@@ -89,4 +104,25 @@ func (l local) Query(ctx context.Context, _ string, req *tracev1.QueryRequest) (
 		return nil, ErrNoHandler
 	}
 	return l.h.QueryTraces(ctx, req)
+}
+
+func (l local) InspectGroup(ctx context.Context, _, group string) (*clusterv1.TraceGroupInspectResponse, error) {
+	if l.h == nil {
+		return nil, ErrNoHandler
+	}
+	return l.h.InspectGroup(ctx, group)
+}
+
+func (l local) DropGroupData(ctx context.Context, _, group string) (int64, error) {
+	if l.h == nil {
+		return 0, ErrNoHandler
+	}
+	return l.h.DropGroupData(ctx, group)
+}
+
+func (l local) DeleteSegments(ctx context.Context, _, group string, suffixes []string) (int64, error) {
+	if l.h == nil {
+		return 0, ErrNoHandler
+	}
+	return l.h.DeleteSegments(ctx, group, suffixes)
 }

@@ -11,11 +11,13 @@ import (
 
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
+	"github.com/apache/skywalking-banyandb/pkg/tagspec"
 )
 
 // tagLocator is the parsed shape of a trace schema: where each tag sits in a write request.
 type tagLocator struct {
 	positions  map[string]int
+	spec       *tagspec.Schema // what a write's tag spec places tags into
 	types      []databasev1.TagType
 	names      []string
 	traceIDPos int
@@ -30,6 +32,7 @@ func newTagLocator(s *databasev1.Trace) tagLocator {
 		tl.types = append(tl.types, t.GetType())
 		tl.names = append(tl.names, t.GetName())
 	}
+	tl.spec = tagspec.NewSchema(tl.names, s.GetTraceIdTagName(), s.GetTimestampTagName())
 	if p, ok := tl.positions[s.GetTraceIdTagName()]; ok {
 		tl.traceIDPos = p
 	}

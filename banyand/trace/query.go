@@ -403,10 +403,7 @@ func (p *projection) value(s *tstable.StoredSpan, pos int) *modelv1.TagValue {
 		return nullValue
 	}
 	v := s.Tags[pos]
-	// Empty strings are stored as given but read back as null, as upstream v0.9.0 does.
-	if str := v.GetStr(); str != nil && str.GetValue() == "" {
-		return nullValue
-	}
+	// An empty string reads back as one (API 0.10); those stored by table format 1 read as null.
 	// The stored type must still match the schema; a value of another type reads as null.
 	if !valueMatchesType(v, p.tags.types[pos]) {
 		return nullValue

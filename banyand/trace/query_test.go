@@ -564,10 +564,10 @@ func TestQueryProjection(t *testing.T) {
 		t.Fatalf("tag order = %v, want %v", got, want)
 	}
 
-	// An empty string reads back as null.
+	// An empty string reads back as an empty string (API 0.10), not null.
 	s = query("endpoint_id")
-	if len(s.Tags) != 1 || !isNullTag(s.Tags[0].GetValue()) {
-		t.Fatalf("empty endpoint_id = %v, want null", s.Tags)
+	if len(s.Tags) != 1 || !proto.Equal(s.Tags[0].GetValue(), str("")) {
+		t.Fatalf("empty endpoint_id = %v, want an empty string", s.Tags)
 	}
 
 	// No projection: no tags, but the span and its id.

@@ -14,6 +14,7 @@ import (
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
+	"github.com/apache/skywalking-banyandb/pkg/tagspec"
 )
 
 // Schemas is what the public front door (banyand/liaison/grpc) needs of a node's trace service:
@@ -31,6 +32,8 @@ type Schemas interface {
 	RefuseWrites() bool
 	// ObserveMissingNodes records how many data nodes did not answer the last query.
 	ObserveMissingNodes(n int)
+	// HasGroup reports whether the node follows a TRACE group of that name.
+	HasGroup(name string) bool
 }
 
 // WriteSchema is the loaded schema of one trace, as the front door validates a write against it.
@@ -51,6 +54,12 @@ func (w *WriteSchema) ShardNum() uint32 { return w.shardNum }
 
 // TagNames lists the schema's tag names in schema order, the order a request's tag values follow.
 func (w *WriteSchema) TagNames() []string { return w.is.tags.names }
+
+// Normalize returns a request's tag values in schema order as the stream's tag spec places them
+// (API 0.10), or the status that refuses them and a reason for the log.
+func (w *WriteSchema) Normalize(spec tagspec.Spec, tags []*modelv1.TagValue) ([]*modelv1.TagValue, modelv1.Status, string) {
+	return spec.Normalize(w.is.tags.spec, tags)
+}
 
 // Parse validates a request against the schema once: the schema revision it names, its tag values
 // and the trace id, span id and timestamp; it returns the span routed to its shard, or the status
@@ -135,4 +144,16 @@ func (l *liaison) RefuseWrites() bool {
 // ObserveMissingNodes records how many data nodes did not answer the last query.
 func (l *liaison) ObserveMissingNodes(n int) {
 	l.metrics.missingNodes.WithLabelValues().Set(float64(n))
+}
+
+// HasGroup reports whether the server follows a TRACE group of that name.
+func (s *standalone) HasGroup(name string) bool {
+	_, ok := s.schemaRepo.LoadGroup(name)
+	return ok
+}
+
+// HasGroup reports whether the liaison follows a TRACE group of that name.
+func (l *liaison) HasGroup(name string) bool {
+	_, ok := l.schemaRepo.LoadGroup(name)
+	return ok
 }

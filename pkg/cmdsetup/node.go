@@ -54,16 +54,18 @@ func NewStandalone() (*Node, error) {
 		return nil, errors.Wrap(err, "build the trace service")
 	}
 	// One node: the front door calls the local data side directly.
-	traceServer, err := grpc.NewTraceService(traceSvc, queue.NewLocal(traceSvc), node.NewLocalSelector(standaloneNodeName))
+	plane, selector := queue.NewLocal(traceSvc), node.NewLocalSelector(standaloneNodeName)
+	traceServer, err := grpc.NewTraceService(traceSvc, plane, selector)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
+	groupData := grpc.NewGroupData(plane, selector, false)
 	authn := auth.NewService()
-	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn))
+	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn), grpc.WithGroupData(groupData))
 	id := newIdentity()
 	g := run.NewGroup("standalone")
 	g.Register(newLogging(), id, md, metrics, pm, traceSvc, authn, grpcServer,
-		http.NewServer(md, grpcServer.Serving, authn, http.WithTraceQuery(traceServer), http.WithBydbQL(grpcServer.BydbQL()), http.WithSnapshot(traceSvc)))
+		http.NewServer(md, grpcServer.Serving, authn, http.WithRegistries(grpcServer.Registries()), http.WithTraceQuery(traceServer), http.WithBydbQL(grpcServer.BydbQL()), http.WithSnapshot(traceSvc)))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }
 
@@ -84,12 +86,13 @@ func NewLiaison() (*Node, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
+	groupData := grpc.NewGroupData(client, selector, true)
 	authn := auth.NewService()
-	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn))
+	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn), grpc.WithGroupData(groupData))
 	id := newIdentity()
 	g := run.NewGroup("liaison")
 	g.Register(newLogging(), id, md, metrics, pm, watcher, traceSvc, authn, grpcServer,
-		http.NewServer(md, grpcServer.Serving, authn, http.WithTraceQuery(traceServer), http.WithBydbQL(grpcServer.BydbQL())))
+		http.NewServer(md, grpcServer.Serving, authn, http.WithRegistries(grpcServer.Registries()), http.WithTraceQuery(traceServer), http.WithBydbQL(grpcServer.BydbQL())))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }
 

@@ -8,7 +8,7 @@
 package apiversion
 
 // Version is the API version, the same as upstream BanyanDB's for wire compatibility.
-const Version = "0.9"
+const Version = "0.10"
 
 // Revision is the source revision the binary was built from; set with -ldflags at build time.
 var Revision = "unknown"

@@ -17,6 +17,7 @@ import (
 const (
 	segmentPrefix     = "seg-"
 	segmentTimeLayout = "2006010215" // UTC start hour: YYYYMMDDHH
+	segmentDayLayout  = "20060102"   // upstream's suffix of day segments: YYYYMMDD
 	shardPrefix       = "shard-"
 	metadataFile      = "metadata"
 	lockFileName      = "lock"
@@ -30,6 +31,23 @@ const (
 // Segment starts are whole UTC hours, so the name identifies the start exactly.
 func segmentName(start time.Time) string {
 	return segmentPrefix + start.UTC().Format(segmentTimeLayout)
+}
+
+// SegmentSuffix returns the suffix of the directory name of a segment starting at start: its start
+// hour in UTC as YYYYMMDDHH, e.g. "2026112500" for "seg-2026112500".
+func SegmentSuffix(start time.Time) string {
+	return start.UTC().Format(segmentTimeLayout)
+}
+
+// SegmentSuffixMatches reports whether suffix names the segment starting at start: its own suffix
+// (SegmentSuffix), or, for a segment that starts at midnight UTC, upstream BanyanDB's day suffix
+// YYYYMMDD.
+func SegmentSuffixMatches(start time.Time, suffix string) bool {
+	start = start.UTC()
+	if suffix == SegmentSuffix(start) {
+		return true
+	}
+	return start.Hour() == 0 && suffix == start.Format(segmentDayLayout)
 }
 
 // parseSegmentName is the inverse of segmentName. It rejects any name segmentName would not produce.

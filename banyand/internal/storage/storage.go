@@ -68,6 +68,14 @@ type TSDB[T TSTable] interface {
 	// Removed segments still referenced are closed and deleted by their last DecRef.
 	// It returns an error wrapping ErrClosed after Close.
 	DeleteExpiredSegments() (int, error)
+	// DeleteSegmentsBySuffix removes the segments whose name suffix (see SegmentSuffix) is listed
+	// and which the retention sweep would remove now (expired by the TTL); a listed segment still
+	// inside the TTL is kept. It returns how many it removed, and an error wrapping ErrClosed after
+	// Close. Removed segments still referenced are closed and deleted by their last DecRef.
+	DeleteSegmentsBySuffix(suffixes []string) (int, error)
+	// DropSegments removes every live segment, keeping the TSDB open for new data; it returns how
+	// many it removed, and an error wrapping ErrClosed after Close.
+	DropSegments() (int, error)
 	// Drop closes the TSDB like Close and then deletes its location with all data. A location
 	// holding entries that no TSDB writes (another group's directory, say) is closed but not
 	// deleted, with an error wrapping ErrUnsafeLocation.

@@ -418,39 +418,90 @@ func (db *database[T]) GetExpiredSegmentsTimeRange() *timestamp.TimeRange {
 func (db *database[T]) DeleteExpiredSegments() (int, error) {
 	ttl := db.dyn.Load().ttl
 	now := db.clock.Now()
+	return db.removeSegments("retention", func(segs []*segment[T]) []int {
+		ranges := make([]timestamp.TimeRange, len(segs))
+		for i, s := range segs {
+			ranges[i] = s.tr
+		}
+		return expiredSegments(ranges, now, ttl)
+	}, func(s *segment[T]) {
+		s.l.Info().Str("range", s.tr.String()).Str("ttl", ttl.String()).Msg("segment expired")
+	})
+}
 
+// DeleteSegmentsBySuffix removes the listed expired segments; see TSDB.DeleteSegmentsBySuffix.
+func (db *database[T]) DeleteSegmentsBySuffix(suffixes []string) (int, error) {
+	ttl := db.dyn.Load().ttl
+	now := db.clock.Now()
+	return db.removeSegments("delete segments", func(segs []*segment[T]) []int {
+		ranges := make([]timestamp.TimeRange, len(segs))
+		for i, s := range segs {
+			ranges[i] = s.tr
+		}
+		var idx []int
+		for _, i := range expiredSegments(ranges, now, ttl) {
+			for _, suffix := range suffixes {
+				if SegmentSuffixMatches(segs[i].tr.Start, suffix) {
+					idx = append(idx, i)
+					break
+				}
+			}
+		}
+		return idx
+	}, func(s *segment[T]) {
+		s.l.Info().Str("range", s.tr.String()).Msg("segment deleted by request")
+	})
+}
+
+// DropSegments removes every live segment; see TSDB.DropSegments.
+func (db *database[T]) DropSegments() (int, error) {
+	return db.removeSegments("drop segments", func(segs []*segment[T]) []int {
+		idx := make([]int, len(segs))
+		for i := range segs {
+			idx[i] = i
+		}
+		return idx
+	}, func(s *segment[T]) {
+		s.l.Info().Str("range", s.tr.String()).Msg("segment dropped with the group's data")
+	})
+}
+
+// removeSegments detaches, under the lock, the live segments whose indexes pick returns (in
+// increasing order), and releases them after it: a segment still referenced is closed and deleted
+// by its last DecRef. It returns how many were removed.
+func (db *database[T]) removeSegments(op string, pick func([]*segment[T]) []int, logRemoved func(*segment[T])) (int, error) {
 	db.mu.Lock()
 	if db.mu.closed {
 		db.mu.Unlock()
-		return 0, errors.Wrapf(ErrClosed, "retention of %s", db.location)
+		return 0, errors.Wrapf(ErrClosed, "%s of %s", op, db.location)
 	}
-	idx := db.expiredLocked(now, ttl)
+	idx := pick(db.mu.segments)
 	if len(idx) == 0 {
 		db.mu.Unlock()
 		return 0, nil
 	}
-	expired := make([]*segment[T], 0, len(idx))
+	removed := make([]*segment[T], 0, len(idx))
 	keep := make([]*segment[T], 0, len(db.mu.segments)-len(idx))
 	next := 0
 	for i, s := range db.mu.segments {
 		if next < len(idx) && idx[next] == i {
 			next++
 			s.mustDrop.Store(true)
-			expired = append(expired, s)
+			removed = append(removed, s)
 			continue
 		}
 		keep = append(keep, s)
 	}
 	db.mu.segments = keep
-	db.mu.dropping = append(db.mu.dropping, expired...)
+	db.mu.dropping = append(db.mu.dropping, removed...)
 	db.mu.Unlock()
 
 	var err error
-	for _, s := range expired {
-		s.l.Info().Str("range", s.tr.String()).Str("ttl", ttl.String()).Msg("segment expired")
+	for _, s := range removed {
+		logRemoved(s)
 		err = multierr.Append(err, s.release())
 	}
-	return len(expired), errors.Wrapf(err, "retention of %s", db.location)
+	return len(removed), errors.Wrapf(err, "%s of %s", op, db.location)
 }
 
 // UpdateOptions replaces the dynamic options, keeping the old value of each invalid field.

@@ -318,6 +318,84 @@ func mustPanicBUG(t *testing.T, name string, f func()) {
 	f()
 }
 
+func TestDeleteSegmentsBySuffix(t *testing.T) {
+	db := newTestDB(t)
+	for d := 19; d <= 25; d++ {
+		s := db.create(t, day(d))
+		if _, err := s.Table(0); err != nil {
+			t.Fatal(err)
+		}
+		s.DecRef()
+	}
+	// now - TTL = 2026-11-22T00:00: the segments of the 19th, 20th and 21st are expired.
+	db.clock.Set(day(29))
+	// 19 by our suffix, 20 by upstream's day suffix, 23 is listed but inside the TTL, 18 does not exist.
+	n, err := db.DeleteSegmentsBySuffix([]string{"2026111900", "20261120", "2026112300", "2026111800", "junk"})
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteSegmentsBySuffix = %d, %v; want 2", n, err)
+	}
+	want := []string{"seg-2026112100", "seg-2026112200", "seg-2026112300", "seg-2026112400", "seg-2026112500"}
+	if got := names(db.Segments()); !slices.Equal(got, want) {
+		t.Fatalf("segments %v, want %v", got, want)
+	}
+	if got := entries(t, db.opts.Location); !slices.Equal(got, append([]string{"lock"}, want...)) {
+		t.Fatalf("location holds %v", got)
+	}
+	if n, err = db.DeleteSegmentsBySuffix(nil); err != nil || n != 0 {
+		t.Fatalf("nothing listed: %d, %v", n, err)
+	}
+	if err = db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = db.DeleteSegmentsBySuffix([]string{"2026112100"}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestDropSegments(t *testing.T) {
+	db := newTestDB(t)
+	for d := 23; d <= 25; d++ {
+		s := db.create(t, day(d))
+		if _, err := s.Table(0); err != nil {
+			t.Fatal(err)
+		}
+		s.DecRef()
+	}
+	held := db.create(t, day(25)) // a reader's reference: its segment goes when released
+	n, err := db.DropSegments()
+	if err != nil || n != 3 {
+		t.Fatalf("DropSegments = %d, %v; want 3", n, err)
+	}
+	if got := db.Segments(); len(got) != 0 {
+		t.Fatalf("segments left: %v", names(got))
+	}
+	held.DecRef()
+	if got := entries(t, db.opts.Location); !slices.Equal(got, []string{"lock"}) {
+		t.Fatalf("location holds %v after DropSegments", got)
+	}
+	// The TSDB takes new data.
+	s := db.create(t, day(25))
+	s.DecRef()
+	if got := names(db.Segments()); !slices.Equal(got, []string{"seg-2026112500"}) {
+		t.Fatalf("segments after a new write: %v", got)
+	}
+}
+
+func TestSegmentSuffix(t *testing.T) {
+	start := day(25)
+	if got := SegmentSuffix(start); got != "2026112500" {
+		t.Fatalf("SegmentSuffix = %s", got)
+	}
+	for suffix, want := range map[string]bool{"2026112500": true, "20261125": true, "2026112501": false, "20261124": false, "": false} {
+		if got := SegmentSuffixMatches(start, suffix); got != want {
+			t.Fatalf("SegmentSuffixMatches(%s) = %v", suffix, got)
+		}
+	}
+	if SegmentSuffixMatches(start.Add(time.Hour), "20261125") {
+		t.Fatal("a day suffix names only a segment starting at midnight")
+	}
+}
+
 func TestDrop(t *testing.T) {
 	db := newTestDB(t)
 	for d := 23; d <= 25; d++ {

@@ -54,10 +54,16 @@ type RegistryServers struct {
 // AlreadyExists, schema.ErrConcurrentModification -> FailedPrecondition, schema.ErrBadRequest ->
 // InvalidArgument, schema.ErrClosed -> Unavailable, context cancellation and deadline -> Canceled
 // and DeadlineExceeded, anything else -> Internal; the message is the store's.
-func NewRegistryServers(r Registries) *RegistryServers {
+//
+// data is the data side of the group operations (Inspect, Delete's force check and data_only);
+// nil means none is wired: Inspect then reports no data and Delete finds none to refuse or drop.
+func NewRegistryServers(r Registries, data GroupData) *RegistryServers {
 	log := logger.GetLogger("liaison", "grpc", "registry")
 	return &RegistryServers{
-		Group: &groupRegistryServer{groups: r.GroupRegistry(), log: log},
+		Group: &groupRegistryServer{
+			groups: r.GroupRegistry(), traces: r.TraceRegistry(),
+			rules: r.IndexRuleRegistry(), bindings: r.IndexRuleBindingRegistry(), data: data, log: log,
+		},
 		Trace: &traceRegistryServer{
 			groups: r.GroupRegistry(), traces: r.TraceRegistry(),
 			rules: r.IndexRuleRegistry(), bindings: r.IndexRuleBindingRegistry(), log: log,

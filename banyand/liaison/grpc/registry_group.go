@@ -9,8 +9,13 @@ package grpc
 import (
 	"context"
 	"errors"
+	"sync"
+	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
@@ -18,12 +23,44 @@ import (
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
+// GroupData is the data side of the group operations: what the data nodes hold of a group. A
+// standalone server answers for itself; a liaison asks every data node.
+type GroupData interface {
+	// InspectGroup answers what every data node holds of the group (segments, shards, span counts,
+	// bytes), and what this node holds for the data nodes that has not reached them yet (nil on
+	// a node that forwards nothing).
+	InspectGroup(ctx context.Context, group string) ([]*databasev1.DataInfo, []*databasev1.LiaisonInfo, error)
+	// DropGroupData deletes every segment of the group on every data node and keeps the group;
+	// it answers the bytes the segments took.
+	DropGroupData(ctx context.Context, group string) (int64, error)
+}
+
 // groupRegistryServer implements banyandb.database.v1.GroupRegistryService.
 type groupRegistryServer struct {
 	databasev1.UnimplementedGroupRegistryServiceServer
-	groups schema.Group
-	log    *logger.Logger
+	groups   schema.Group
+	traces   schema.Trace
+	rules    schema.IndexRule
+	bindings schema.IndexRuleBinding
+	// data is nil where no data side is wired (then Inspect reports no data and Delete finds none).
+	data GroupData
+	log  *logger.Logger
+	// tasks holds the latest deletion task of each group, as run by this node. It is not shared
+	// between liaisons and does not survive a restart.
+	tasks struct {
+		sync.Mutex
+		byGroup map[string]*databasev1.GroupDeletionTask
+	}
 }
+
+// Task count keys: the kinds of GroupDeletionTask.total_counts and deleted_counts.
+const (
+	countTraces            = "traces"
+	countIndexRules        = "index_rules"
+	countIndexRuleBindings = "index_rule_bindings"
+	countSpans             = "spans"
+	countSegments          = "segments"
+)
 
 // Create stores a new group: InvalidArgument if it is invalid, AlreadyExists if it exists.
 func (s *groupRegistryServer) Create(ctx context.Context, req *databasev1.GroupRegistryServiceCreateRequest) (
@@ -66,18 +103,194 @@ func (s *groupRegistryServer) Update(ctx context.Context, req *databasev1.GroupR
 	return &databasev1.GroupRegistryServiceUpdateResponse{ModRevision: rev}, nil
 }
 
-// Delete removes a group and every resource in it; NotFound if it does not exist.
+// Delete removes a group and every resource in it; NotFound if it does not exist. dry_run answers
+// the SchemaInfo that would go and changes nothing; a group holding spans is refused with
+// FailedPrecondition unless force is set; data_only deletes the group's data and keeps the group
+// and its resources (the SchemaInfo answered is then empty: no schema resource went). Every
+// deletion that runs is recorded as the group's GroupDeletionTask, which Query reports.
 func (s *groupRegistryServer) Delete(ctx context.Context, req *databasev1.GroupRegistryServiceDeleteRequest) (
 	*databasev1.GroupRegistryServiceDeleteResponse, error,
 ) {
-	if err := validateName("group", req.GetGroup()); err != nil {
+	name := req.GetGroup()
+	if err := validateName("group", name); err != nil {
 		return nil, err
 	}
-	deleted, err := s.groups.DeleteGroup(ctx, req.GetGroup())
-	if err != nil {
-		return nil, storeError(s.log, "delete group", err)
+	if _, err := s.groups.GetGroup(ctx, name); err != nil {
+		return nil, storeError(s.log, "get group", err)
 	}
-	return &databasev1.GroupRegistryServiceDeleteResponse{Deleted: deleted}, nil
+	info, err := s.schemaInfo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetDataOnly() {
+		if s.data == nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "data_only: this server has no data side to delete the data of group %q from", name)
+		}
+		info = &databasev1.SchemaInfo{}
+	}
+	spans, segments, bytes, err := s.dataTotals(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetDryRun() {
+		return &databasev1.GroupRegistryServiceDeleteResponse{SchemaInfo: info}, nil
+	}
+	if spans > 0 && !req.GetForce() {
+		return nil, status.Errorf(codes.FailedPrecondition, "group %q holds %d spans in %d segments: delete it with force", name, spans, segments)
+	}
+	now := timestamppb.Now()
+	task := &databasev1.GroupDeletionTask{
+		CurrentPhase: databasev1.GroupDeletionTask_PHASE_IN_PROGRESS,
+		TotalCounts: map[string]int32{
+			countTraces: int32(len(info.GetTraces())), countIndexRules: int32(len(info.GetIndexRules())),
+			countIndexRuleBindings: int32(len(info.GetIndexRuleBindings())), countSpans: clampInt32(spans), countSegments: clampInt32(segments),
+		},
+		DeletedCounts:      map[string]int32{},
+		TotalDataSizeBytes: bytes,
+		CreatedAt:          now,
+		UpdatedAt:          now,
+	}
+	s.recordTask(name, task)
+	fail := func(err error) error {
+		s.finishTask(task, databasev1.GroupDeletionTask_PHASE_FAILED, err.Error())
+		return err
+	}
+	if req.GetDataOnly() {
+		if _, err = s.data.DropGroupData(ctx, name); err != nil {
+			return nil, fail(status.Errorf(codes.Internal, "drop the data of group %q: %v", name, err))
+		}
+		s.finishTask(task, databasev1.GroupDeletionTask_PHASE_COMPLETED, "the data was deleted; the schema was kept")
+		return &databasev1.GroupRegistryServiceDeleteResponse{SchemaInfo: info}, nil
+	}
+	if _, err = s.groups.DeleteGroup(ctx, name); err != nil {
+		return nil, fail(storeError(s.log, "delete group", err))
+	}
+	// Every node drops the group's data when it sees the group go.
+	s.finishTask(task, databasev1.GroupDeletionTask_PHASE_COMPLETED, "the group, its resources and its data were deleted")
+	return &databasev1.GroupRegistryServiceDeleteResponse{SchemaInfo: info}, nil
+}
+
+// Inspect answers the group, its schema resources and what every data node holds of it.
+func (s *groupRegistryServer) Inspect(ctx context.Context, req *databasev1.GroupRegistryServiceInspectRequest) (
+	*databasev1.GroupRegistryServiceInspectResponse, error,
+) {
+	name := req.GetGroup()
+	if err := validateName("group", name); err != nil {
+		return nil, err
+	}
+	g, err := s.groups.GetGroup(ctx, name)
+	if err != nil {
+		return nil, storeError(s.log, "get group", err)
+	}
+	info, err := s.schemaInfo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	resp := &databasev1.GroupRegistryServiceInspectResponse{Group: g, SchemaInfo: info}
+	if s.data != nil {
+		if resp.DataInfo, resp.LiaisonInfo, err = s.data.InspectGroup(ctx, name); err != nil {
+			return nil, status.Errorf(codes.Unavailable, "inspect the data of group %q: %v", name, err)
+		}
+	}
+	return resp, nil
+}
+
+// Query answers the latest deletion task of the group run by this node; NotFound if there is none.
+func (s *groupRegistryServer) Query(_ context.Context, req *databasev1.GroupRegistryServiceQueryRequest) (
+	*databasev1.GroupRegistryServiceQueryResponse, error,
+) {
+	name := req.GetGroup()
+	if err := validateName("group", name); err != nil {
+		return nil, err
+	}
+	s.tasks.Lock()
+	defer s.tasks.Unlock()
+	t, ok := s.tasks.byGroup[name]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "group %q has no deletion task", name)
+	}
+	return &databasev1.GroupRegistryServiceQueryResponse{Task: proto.Clone(t).(*databasev1.GroupDeletionTask)}, nil
+}
+
+// schemaInfo lists the schema resources of a group.
+func (s *groupRegistryServer) schemaInfo(ctx context.Context, group string) (*databasev1.SchemaInfo, error) {
+	opt := schema.ListOpt{Group: group}
+	info := &databasev1.SchemaInfo{}
+	traces, err := s.traces.ListTrace(ctx, opt)
+	if err != nil {
+		return nil, storeError(s.log, "list traces", err)
+	}
+	for _, t := range traces {
+		info.Traces = append(info.Traces, t.GetMetadata().GetName())
+	}
+	rules, err := s.rules.ListIndexRule(ctx, opt)
+	if err != nil {
+		return nil, storeError(s.log, "list index rules", err)
+	}
+	for _, r := range rules {
+		info.IndexRules = append(info.IndexRules, r.GetMetadata().GetName())
+	}
+	bindings, err := s.bindings.ListIndexRuleBinding(ctx, opt)
+	if err != nil {
+		return nil, storeError(s.log, "list index rule bindings", err)
+	}
+	for _, b := range bindings {
+		info.IndexRuleBindings = append(info.IndexRuleBindings, b.GetMetadata().GetName())
+	}
+	return info, nil
+}
+
+// dataTotals sums what the data nodes hold of a group.
+func (s *groupRegistryServer) dataTotals(ctx context.Context, group string) (spans, segments, bytes int64, err error) {
+	if s.data == nil {
+		return 0, 0, 0, nil
+	}
+	infos, _, err := s.data.InspectGroup(ctx, group)
+	if err != nil {
+		return 0, 0, 0, status.Errorf(codes.Unavailable, "inspect the data of group %q: %v", group, err)
+	}
+	for _, di := range infos {
+		bytes += di.GetDataSizeBytes()
+		segments += int64(len(di.GetSegmentInfo()))
+		for _, seg := range di.GetSegmentInfo() {
+			for _, sh := range seg.GetShardInfo() {
+				spans += sh.GetDataCount()
+			}
+		}
+	}
+	return spans, segments, bytes, nil
+}
+
+func (s *groupRegistryServer) recordTask(group string, t *databasev1.GroupDeletionTask) {
+	s.tasks.Lock()
+	defer s.tasks.Unlock()
+	if s.tasks.byGroup == nil {
+		s.tasks.byGroup = make(map[string]*databasev1.GroupDeletionTask)
+	}
+	s.tasks.byGroup[group] = t
+}
+
+// finishTask moves a task to its last phase; on success everything it counted is deleted.
+func (s *groupRegistryServer) finishTask(t *databasev1.GroupDeletionTask, phase databasev1.GroupDeletionTask_Phase, msg string) {
+	s.tasks.Lock()
+	defer s.tasks.Unlock()
+	t.CurrentPhase = phase
+	t.Message = msg
+	t.UpdatedAt = timestamppb.New(time.Now())
+	if phase != databasev1.GroupDeletionTask_PHASE_COMPLETED {
+		return
+	}
+	for k, v := range t.GetTotalCounts() {
+		t.DeletedCounts[k] = v
+	}
+	t.DeletedDataSizeBytes = t.GetTotalDataSizeBytes()
+}
+
+func clampInt32(n int64) int32 {
+	if n > 1<<31-1 {
+		return 1<<31 - 1
+	}
+	return int32(n)
 }
 
 // Get returns a group with its revisions; NotFound if it does not exist.

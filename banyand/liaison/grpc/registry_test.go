@@ -296,8 +296,18 @@ func TestGroupRegistry(t *testing.T) {
 	t.Run("delete", func(t *testing.T) {
 		_, err := env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "missing"})
 		wantCode(t, err, codes.NotFound, "missing")
+		// Without a data side there is no data to drop: data_only is refused, not faked.
+		_, err = env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "g", DataOnly: true, Force: true})
+		wantCode(t, err, codes.FailedPrecondition, "data_only")
+		dry, err := env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "g", DryRun: true})
+		if err != nil || len(dry.GetSchemaInfo().GetTraces()) != 1 {
+			t.Fatalf("dry run: %v, err %v", dry, err)
+		}
+		if _, err = env.groups.Get(ctx, &databasev1.GroupRegistryServiceGetRequest{Group: "g"}); err != nil {
+			t.Fatalf("the dry run deleted the group: %v", err)
+		}
 		resp, err := env.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "g"})
-		if err != nil || !resp.GetDeleted() {
+		if err != nil || len(resp.GetSchemaInfo().GetTraces()) != 1 {
 			t.Fatalf("delete: %v, err %v", resp, err)
 		}
 		_, err = env.traces.Get(ctx, &databasev1.TraceRegistryServiceGetRequest{Metadata: validTrace().GetMetadata()})
@@ -767,7 +777,7 @@ func TestGetAPIVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.GetVersion().GetVersion() != "0.9" || resp.GetVersion().GetRevision() == "" {
+	if resp.GetVersion().GetVersion() != "0.10" || resp.GetVersion().GetRevision() == "" {
 		t.Fatalf("unexpected version %v", resp.GetVersion())
 	}
 }

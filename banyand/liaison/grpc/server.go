@@ -75,6 +75,9 @@ type Server interface {
 	Addr() string
 	// Serving reports whether the server's health is SERVING: true between Serve and GracefulStop.
 	Serving() bool
+	// Registries returns the registry services the server registers, for the HTTP gateway to
+	// serve the same ones (one deletion-task memory, one data side).
+	Registries() *RegistryServers
 	// BydbQL returns the BydbQLService the server registers, for the HTTP gateway to serve the
 	// same one; nil when the server has no trace service.
 	BydbQL() bydbqlv1.BydbQLServiceServer
@@ -100,7 +103,9 @@ type server struct {
 	health *health.Server
 	// authn checks the credentials of every call but health; nil lets every call in.
 	authn *auth.Service
-	lis   *netserver.Listener
+	// groupData is the data side of the group registry; nil when the node sees no data.
+	groupData GroupData
+	lis       *netserver.Listener
 }
 
 var _ Server = (*server)(nil)
@@ -113,21 +118,27 @@ func WithAuth(authn *auth.Service) ServerOption {
 	return func(s *server) { s.authn = authn }
 }
 
+// WithGroupData gives the group registry its data side: Inspect's data, Delete's force check and
+// data_only. Without it the registry sees no data.
+func WithGroupData(d GroupData) ServerOption {
+	return func(s *server) { s.groupData = d }
+}
+
 // NewServer returns the gRPC server unit over the metadata registries and the trace service;
 // trace may be nil, then TraceService is not registered. Nothing is opened until PreRun.
 func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer, opts ...ServerOption) Server {
 	log := logger.GetLogger("liaison", "grpc")
 	s := &server{
-		registries: NewRegistryServers(repo),
-		trace:      trace,
-		log:        log,
-		opts:       options{port: DefaultPort, maxRecvMsgSize: DefaultMaxRecvMsgSize},
-		health:     health.NewServer(),
-		lis:        netserver.New(log, gracefulStopTimeout),
+		trace:  trace,
+		log:    log,
+		opts:   options{port: DefaultPort, maxRecvMsgSize: DefaultMaxRecvMsgSize},
+		health: health.NewServer(),
+		lis:    netserver.New(log, gracefulStopTimeout),
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.registries = NewRegistryServers(repo, s.groupData)
 	if trace != nil {
 		s.bydbql = NewBydbQLServer(trace, repo, nil)
 	}
@@ -331,4 +342,8 @@ func (s *server) logCall(ctx context.Context, method string, start time.Time, er
 
 func (s *server) BydbQL() bydbqlv1.BydbQLServiceServer {
 	return s.bydbql
+}
+
+func (s *server) Registries() *RegistryServers {
+	return s.registries
 }

@@ -153,7 +153,10 @@ func TestFrontDoorWritesEachRequestOnceAndAnswersEach(t *testing.T) {
 	noMetadata.Metadata = nil
 	unknown := swRequest("unknown", "s1", 1, now)
 	unknown.Metadata = &commonv1.Metadata{Group: "test-trace-group", Name: "no-such-trace"}
+	// A request without metadata first on a stream is METADATA_REQUIRED; later in the stream it
+	// uses the stream's latest metadata (API 0.10).
 	reqs := []*tracev1.WriteRequest{
+		noMetadata,
 		swRequest("t1", "s1", 10, now),
 		wrongType,
 		noMetadata,
@@ -163,8 +166,9 @@ func TestFrontDoorWritesEachRequestOnceAndAnswersEach(t *testing.T) {
 	}
 	got := writeSpans(t, env, reqs)
 	want := []string{
+		modelv1.Status_STATUS_METADATA_REQUIRED.String(),
 		modelv1.Status_STATUS_SUCCEED.String(), modelv1.Status_STATUS_INVALID_TIMESTAMP.String(),
-		modelv1.Status_STATUS_METADATA_REQUIRED.String(), modelv1.Status_STATUS_NOT_FOUND.String(),
+		modelv1.Status_STATUS_SUCCEED.String(), modelv1.Status_STATUS_NOT_FOUND.String(),
 		modelv1.Status_STATUS_SUCCEED.String(), modelv1.Status_STATUS_SUCCEED.String(),
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -194,8 +198,8 @@ func TestFrontDoorWritesEachRequestOnceAndAnswersEach(t *testing.T) {
 		ids = append(ids, tr.GetTraceId())
 		spans[tr.GetTraceId()] = len(tr.GetSpans())
 	}
-	if fmt.Sprint(ids) != "[t1 t2]" || spans["t1"] != 2 || spans["t2"] != 1 {
-		t.Fatalf("traces %v with spans %v, want t1 (2 spans) then t2 (1)", ids, spans)
+	if fmt.Sprint(ids) != "[t1 t2 nometa]" || spans["t1"] != 2 || spans["t2"] != 1 || spans["nometa"] != 1 {
+		t.Fatalf("traces %v with spans %v, want t1 (2 spans), t2 (1), then nometa (1), stored under the stream's metadata", ids, spans)
 	}
 	if tags := resp.GetTraces()[0].GetSpans()[0].GetTags(); len(tags) != 2 || tags[0].GetKey() != "duration" || tags[1].GetKey() != "trace_id" {
 		t.Fatalf("projected tags %v", tags)

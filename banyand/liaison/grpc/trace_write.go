@@ -21,6 +21,7 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/trace"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 	"github.com/apache/skywalking-banyandb/pkg/node"
+	"github.com/apache/skywalking-banyandb/pkg/tagspec"
 )
 
 const (
@@ -95,9 +96,9 @@ func (s *TraceService) Write(stream tracev1.TraceService_WriteServer) error {
 				break drain
 			}
 		}
-		statuses := ws.writeBatch(ctx, batch)
+		statuses, mds := ws.writeBatch(ctx, batch)
 		for i, r := range batch {
-			if err := stream.Send(&tracev1.WriteResponse{Metadata: r.GetMetadata(), Version: r.GetVersion(), Status: statuses[i].String()}); err != nil {
+			if err := stream.Send(&tracev1.WriteResponse{Metadata: mds[i], Version: r.GetVersion(), Status: statuses[i].String()}); err != nil {
 				return errors.Wrap(err, "send write response")
 			}
 		}
@@ -115,6 +116,8 @@ func (s *TraceService) Write(stream tracev1.TraceService_WriteServer) error {
 // requests lives here.
 type writeStream struct {
 	svc *TraceService
+	// state is the stream's metadata and tag spec in force (API 0.10), applied in receive order.
+	state tagspec.Stream
 }
 
 // resolved is the schema of one (group, trace) of a batch, resolved once per batch.
@@ -123,31 +126,50 @@ type resolved struct {
 	ok     bool
 }
 
-// writeBatch validates and places a batch and returns the status of each request. For each
-// request: the metadata it names, its schema (resolved once per batch), then one validation that
-// yields the parsed span and its shard; the spans then go to their nodes.
-func (ws *writeStream) writeBatch(ctx context.Context, batch []*tracev1.WriteRequest) []modelv1.Status {
+// writeBatch validates and places a batch and returns the status of each request and the
+// metadata its response names (the request's, or the stream's for a request without). For each
+// request: the stream's metadata and tag spec in force for it, its schema (resolved once per
+// batch), its tags put in schema order by the spec, then one validation that yields the parsed
+// span and its shard; the spans then go to their nodes, which only ever see schema order.
+func (ws *writeStream) writeBatch(ctx context.Context, batch []*tracev1.WriteRequest) ([]modelv1.Status, []*commonv1.Metadata) {
 	s := ws.svc
 	statuses := make([]modelv1.Status, len(batch))
+	mds := make([]*commonv1.Metadata, len(batch))
+	writes := make([]tagspec.Write, len(batch))
+	for i, req := range batch {
+		writes[i], statuses[i] = ws.state.Next(req)
+		mds[i] = req.GetMetadata()
+		if mds[i] == nil {
+			mds[i] = writes[i].Metadata
+		}
+	}
 	if s.schemas.RefuseWrites() {
 		for i := range statuses {
 			statuses[i] = modelv1.Status_STATUS_DISK_FULL
 		}
-		return statuses
+		return statuses, mds
 	}
 	schemas := make(map[string]resolved)
 	waited := make(map[string]bool)
 	p := newPlacement(s.selector)
 	for i, req := range batch {
-		md := req.GetMetadata()
-		if md.GetGroup() == "" || md.GetName() == "" {
-			statuses[i] = modelv1.Status_STATUS_METADATA_REQUIRED
+		if statuses[i] != modelv1.Status_STATUS_SUCCEED {
 			continue
 		}
+		md := writes[i].Metadata
 		sch, st := ws.schemaOf(ctx, md, schemas, waited)
 		if st != modelv1.Status_STATUS_SUCCEED {
 			statuses[i] = st
 			continue
+		}
+		tags, st, reason := sch.Normalize(writes[i].Spec, req.GetTags())
+		if st != modelv1.Status_STATUS_SUCCEED {
+			s.l.Debug().Str("group", sch.Group()).Str("trace", sch.Name()).Uint64("version", req.GetVersion()).Str("reason", reason).Msg("span refused")
+			statuses[i] = st
+			continue
+		}
+		if req.GetMetadata() != md || len(tags) != len(req.GetTags()) || !writes[i].Spec.IsSchemaOrder() {
+			req = &tracev1.WriteRequest{Metadata: md, Tags: tags, Span: req.GetSpan(), Version: req.GetVersion()}
 		}
 		span, st, reason := sch.Parse(req)
 		if st != modelv1.Status_STATUS_SUCCEED {
@@ -161,7 +183,7 @@ func (ws *writeStream) writeBatch(ctx context.Context, batch []*tracev1.WriteReq
 		}
 	}
 	p.dispatch(ctx, s, statuses)
-	return statuses
+	return statuses, mds
 }
 
 // schemaOf resolves the schema a request names, once per batch.

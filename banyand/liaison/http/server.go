@@ -74,7 +74,7 @@ func NewServer(repo metadata.Repo, healthy func() bool, authn *auth.Service, opt
 	s := &server{
 		log:   log,
 		opts:  options{port: DefaultPort},
-		cfg:   gatewayConfig{registries: grpc.NewRegistryServers(repo), healthy: healthy},
+		cfg:   gatewayConfig{registries: grpc.NewRegistryServers(repo, nil), healthy: healthy},
 		lis:   netserver.New(log, shutdownTimeout),
 		authn: authn,
 	}

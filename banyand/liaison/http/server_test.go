@@ -98,7 +98,7 @@ func TestAPIVersion(t *testing.T) {
 	var got struct {
 		Version struct{ Version, Revision string }
 	}
-	if err := json.Unmarshal(body, &got); err != nil || code != http.StatusOK || got.Version.Version != "0.9" {
+	if err := json.Unmarshal(body, &got); err != nil || code != http.StatusOK || got.Version.Version != "0.10" {
 		t.Fatalf("version: %d %s (%v)", code, body, err)
 	}
 }
@@ -210,7 +210,7 @@ func TestRegistryMapping(t *testing.T) {
 		t.Fatalf("DELETE missing trace: %d %s", code, body)
 	}
 	code, body = do(t, http.MethodDelete, base+"/api/v1/group/schema/test-trace-group", "")
-	if code != http.StatusOK || !strings.Contains(string(body), `"deleted":true`) {
+	if code != http.StatusOK || !strings.Contains(string(body), `"indexRuleBindings":["sw-index-rule-binding"]`) {
 		t.Fatalf("DELETE group: %d %s", code, body)
 	}
 }
@@ -269,7 +269,7 @@ func TestEveryUpstreamPath(t *testing.T) {
 		want               int
 		contains           string
 	}{
-		{http.MethodGet, "/api/v1/common/api/version", "", http.StatusOK, `"version":"0.9"`},
+		{http.MethodGet, "/api/v1/common/api/version", "", http.StatusOK, `"version":"0.10"`},
 		{http.MethodPost, "/api/v1/group/schema", fmt.Sprintf(`{"group": %s}`, group), http.StatusOK, "modRevision"},
 		{http.MethodGet, "/api/v1/group/schema/" + g, "", http.StatusOK, `"name":"test-trace-group"`},
 		{http.MethodGet, "/api/v1/group/schema/lists", "", http.StatusOK, `"name":"test-trace-group"`},
@@ -291,7 +291,7 @@ func TestEveryUpstreamPath(t *testing.T) {
 		{http.MethodDelete, "/api/v1/index-rule-binding/schema/" + g + "/sw-index-rule-binding", "", http.StatusOK, `"deleted":true`},
 		{http.MethodDelete, "/api/v1/index-rule/schema/" + g + "/duration", "", http.StatusOK, `"deleted":true`},
 		{http.MethodDelete, "/api/v1/trace/schema/" + g + "/sw", "", http.StatusOK, `"deleted":true`},
-		{http.MethodDelete, "/api/v1/group/schema/" + g, "", http.StatusOK, `"deleted":true`},
+		{http.MethodDelete, "/api/v1/group/schema/" + g, "", http.StatusOK, `"schemaInfo":`},
 		{http.MethodGet, "/api/v1/group/schema/" + g, "", http.StatusNotFound, `"code":5`},
 		// No route: the gateway's own answers.
 		{http.MethodGet, "/api/v1/nope", "", http.StatusNotFound, `"code":5`},

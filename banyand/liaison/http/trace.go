@@ -9,6 +9,7 @@ package http
 import (
 	"context"
 	bydbqlv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/bydbql/v1"
+	"github.com/apache/skywalking-banyandb/banyand/liaison/grpc"
 
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 )
@@ -25,6 +26,16 @@ type Option func(cfg *gatewayConfig)
 // QueryRequest body answers the QueryResponse.
 func WithTraceQuery(svc tracev1.TraceServiceServer) Option {
 	return func(cfg *gatewayConfig) { cfg.trace = svc }
+}
+
+// WithRegistries serves the given registry services instead of ones of the server's own, so that
+// HTTP and gRPC share one data side and one memory of deletion tasks.
+func WithRegistries(r *grpc.RegistryServers) Option {
+	return func(cfg *gatewayConfig) {
+		if r != nil {
+			cfg.registries = r
+		}
+	}
 }
 
 // WithBydbQL serves BydbQLService/Query: POST /api/v1/bydbql/query with a {"query": ...} body

@@ -38,6 +38,12 @@ const (
 	tagStrTraceID     byte = 9  // a Str equal to the record's trace ID; no body
 	tagStrSpanID      byte = 10 // a Str equal to the span's ID; no body
 	tagTimestampOfSpn byte = 11 // a Timestamp equal to the span's timestamp; no body
+
+	// tagStrEmpty is a Str whose value is empty; no body. Format 2 writes every empty string so.
+	// Format 1 wrote them as tagStr of length 0 (or tagStrSpanID for an empty span ID), and the
+	// server read those back as null (as upstream v0.9 did): they still decode as null, so data
+	// written before an upgrade reads as it did.
+	tagStrEmpty byte = 12
 )
 
 // Record codec bytes: the first byte of a record value.
@@ -71,6 +77,9 @@ func appendTag(dst []byte, v *modelv1.TagValue, sc *spanContext) []byte {
 		return binary.AppendUvarint(dst, uint64(int64(x.Null)))
 	case *modelv1.TagValue_Str:
 		s := x.Str.GetValue()
+		if s == "" {
+			return append(dst, tagStrEmpty)
+		}
 		if sc != nil && x.Str != nil {
 			if s == sc.traceID {
 				return append(dst, tagStrTraceID)
@@ -306,7 +315,13 @@ func (d *decoder) tag(sc *spanContext) *modelv1.TagValue {
 		n := d.uvarint("null")
 		return &modelv1.TagValue{Value: &modelv1.TagValue_Null{Null: structpb.NullValue(int32(int64(n)))}}
 	case tagStr:
-		return strTag(d.str("str"))
+		if s := d.str("str"); s != "" || d.err != nil {
+			return strTag(s)
+		}
+		// Format 1's empty string, which read back as null.
+		return legacyEmptyStr()
+	case tagStrEmpty:
+		return strTag("")
 	case tagStrArray:
 		n := d.count("str array", 1)
 		ss := make([]string, n)
@@ -341,6 +356,10 @@ func (d *decoder) tag(sc *spanContext) *modelv1.TagValue {
 			return strTag(sc.traceID)
 		}
 	case tagStrSpanID:
+		if sc != nil && sc.spanID == "" {
+			// Only format 1 elided an empty string as the (empty) span ID.
+			return legacyEmptyStr()
+		}
 		if sc != nil {
 			return strTag(sc.spanID)
 		}
@@ -361,7 +380,7 @@ func (d *decoder) skipTag() {
 		return
 	}
 	switch typ {
-	case tagAbsent, tagUnset, tagStrTraceID, tagStrSpanID, tagTimestampOfSpn:
+	case tagAbsent, tagUnset, tagStrTraceID, tagStrSpanID, tagTimestampOfSpn, tagStrEmpty:
 	case tagNull:
 		d.uvarint("null")
 	case tagStr, tagBinary:
@@ -383,6 +402,11 @@ func (d *decoder) skipTag() {
 		d.off--
 		d.fail("tag type")
 	}
+}
+
+// legacyEmptyStr is what an empty string written by format 1 reads as.
+func legacyEmptyStr() *modelv1.TagValue {
+	return &modelv1.TagValue{Value: &modelv1.TagValue_Null{}}
 }
 
 func strTag(s string) *modelv1.TagValue {

@@ -102,6 +102,51 @@ func TestTagKinds(t *testing.T) {
 	}
 }
 
+// TestEmptyStrings: format 2 keeps empty strings (alone and in arrays) apart
+// from null, in records (even where the span ID is empty) and in index values;
+// the empty strings format 1 wrote read as null, as the server always showed
+// them.
+func TestEmptyStrings(t *testing.T) {
+	arr := &modelv1.TagValue{Value: &modelv1.TagValue_StrArray{StrArray: &modelv1.StrArray{Value: []string{"", "a", ""}}}}
+	for _, sc := range []*spanContext{nil, {traceID: "t", spanID: "", ts: 1}, {traceID: "t", spanID: "s", ts: 1}} {
+		for _, v := range []*modelv1.TagValue{strTag(""), arr} {
+			d := decoder{buf: appendTag(nil, v, sc)}
+			if got := d.tag(sc); d.err != nil || !proto.Equal(got, v) {
+				t.Fatalf("%v (context %v) read back as %v, err %v", v, sc, got, d.err)
+			}
+		}
+	}
+	if b := appendTag(nil, strTag(""), &spanContext{spanID: ""}); len(b) != 1 || b[0] != tagStrEmpty {
+		t.Fatalf("empty string encoded as %x, want the one byte %x", b, tagStrEmpty)
+	}
+	null := legacyEmptyStr()
+	for _, c := range []struct {
+		name string
+		buf  []byte
+		sc   *spanContext
+	}{
+		{name: "tagStr of length 0", buf: []byte{tagStr, 0}},
+		{name: "tagStr of length 0 in a record", buf: []byte{tagStr, 0}, sc: &spanContext{traceID: "t", spanID: "s"}},
+		{name: "an empty span ID", buf: []byte{tagStrSpanID}, sc: &spanContext{traceID: "t", spanID: ""}},
+	} {
+		d := decoder{buf: c.buf}
+		if got := d.tag(c.sc); d.err != nil || !proto.Equal(got, null) {
+			t.Fatalf("format 1 %s read as %v, err %v; want null", c.name, got, d.err)
+		}
+	}
+	// Format 1 string arrays kept their empty items, and still do.
+	legacyArr := appendString(appendString(appendString([]byte{tagStrArray, 3}, ""), "a"), "")
+	d := decoder{buf: legacyArr}
+	if got := d.tag(nil); !proto.Equal(got, arr) {
+		t.Fatalf("format 1 array read as %v", got)
+	}
+	sp := &Span{Timestamp: 7, Tags: []*modelv1.TagValue{strTag(""), arr}}
+	_, tags, err := decodeIndexValue(appendIndexValue(nil, sp, 7, []int{0, 1}), 7)
+	if err != nil || !proto.Equal(tags[0], strTag("")) || !proto.Equal(tags[1], arr) {
+		t.Fatalf("index value: %v, err %v", tags, err)
+	}
+}
+
 // TestRecordOnlyTags checks the elided types: a tag equal to the trace ID,
 // span ID or span timestamp costs one byte and reads back equal, and such
 // bytes are rejected where no span context exists.

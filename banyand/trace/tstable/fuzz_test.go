@@ -98,6 +98,18 @@ func FuzzTagRoundTrip(f *testing.F) {
 		if err != nil || ts != spanTS || len(tags) != 1 || !proto.Equal(tags[0], v) {
 			t.Fatalf("index value: ts %d, tags %v, err %v", ts, tags, err)
 		}
+		// Format 1 wrote every string as tagStr: it reads back as written, except the empty
+		// string, which reads as null as it always did.
+		legacy := appendString([]byte{tagStr}, s1)
+		d := decoder{buf: legacy}
+		got := d.tag(nil)
+		want := strTag(s1)
+		if s1 == "" {
+			want = legacyEmptyStr()
+		}
+		if d.err != nil || d.remaining() != 0 || !proto.Equal(got, want) {
+			t.Fatalf("format 1 string %q: got %v, err %v", s1, got, d.err)
+		}
 	})
 }
 

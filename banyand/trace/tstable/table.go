@@ -42,8 +42,14 @@ var (
 )
 
 // formatVersion is stored under metaKeyFormat. Bump it for any change of the
-// layout in docs/storage-layout.md that old readers cannot read.
-const formatVersion = 1
+// layout in docs/storage-layout.md that old readers cannot read. Format 2
+// added the tag type tagStrEmpty; a format 1 table is upgraded when opened
+// (its data reads as before; an older binary then refuses the table rather
+// than misreading it).
+const formatVersion = 2
+
+// minFormatVersion is the oldest format this version reads.
+const minFormatVersion = 1
 
 // seqLease is how many record sequence numbers one persisted ceiling covers.
 // See allocSeq.
@@ -219,11 +225,17 @@ func (t *Table) loadMeta() error {
 	case err != nil:
 		return err
 	default:
-		ok := len(v) == 1 && v[0] == formatVersion
+		ok := len(v) == 1 && v[0] >= minFormatVersion && v[0] <= formatVersion
 		got := append([]byte(nil), v...)
 		_ = closer.Close()
 		if !ok {
-			return fmt.Errorf("%w: format %x, want %d", ErrIncompatible, got, formatVersion)
+			return fmt.Errorf("%w: format %x, want %d to %d", ErrIncompatible, got, minFormatVersion, formatVersion)
+		}
+		if got[0] != formatVersion {
+			if err := t.db.Set(metaKeyFormat, []byte{formatVersion}, pebble.Sync); err != nil {
+				return err
+			}
+			t.log.Info().Str("dir", t.dir).Uint8("from", got[0]).Uint8("to", formatVersion).Msg("table format upgraded")
 		}
 	}
 	v, closer, err = t.db.Get(metaKeySeq)
@@ -735,4 +747,59 @@ func (t *Table) Prefixes(ruleID uint32) ([]string, error) {
 		return nil, fmt.Errorf("tstable: prefixes of rule %d: %w", ruleID, err)
 	}
 	return out, nil
+}
+
+// Stats is what a table holds, as Inspect reports it.
+type Stats struct {
+	// Spans is the number of spans stored.
+	Spans int64
+	// Records is the number of span records (a trace's spans of one Write share one record).
+	Records int64
+	// IndexEntries is the number of index entries of every rule.
+	IndexEntries int64
+	// DiskSize is DiskSize's answer.
+	DiskSize int64
+	// Files is the number of sstables.
+	Files int64
+}
+
+// Stats counts what the table holds. It reads every record: an operator's call, not a hot path.
+func (t *Table) Stats() (Stats, error) {
+	if err := t.acquire(); err != nil {
+		return Stats{}, err
+	}
+	defer t.release()
+	var st Stats
+	iter, err := t.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindRecord}, UpperBound: []byte{kindPrefixedIndex + 1}})
+	if err != nil {
+		return Stats{}, err
+	}
+	defer iter.Close()
+	for ok := iter.First(); ok; ok = iter.Next() {
+		if iter.Key()[0] != kindRecord {
+			st.IndexEntries++
+			continue
+		}
+		v, err := iter.ValueAndErr()
+		if err != nil {
+			return Stats{}, err
+		}
+		body, err := recordBody(v)
+		if err != nil {
+			return Stats{}, err
+		}
+		n, w := binary.Uvarint(body)
+		if w <= 0 {
+			return Stats{}, fmt.Errorf("%w: record %x has no span count", ErrCorrupted, iter.Key())
+		}
+		st.Records++
+		st.Spans += int64(n)
+	}
+	if err := iter.Error(); err != nil {
+		return Stats{}, err
+	}
+	m := t.db.Metrics()
+	st.DiskSize = int64(m.DiskSpaceUsage())
+	st.Files = m.Total().NumFiles
+	return st, nil
 }

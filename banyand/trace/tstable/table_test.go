@@ -700,6 +700,39 @@ func TestOpenFailsCleanly(t *testing.T) {
 	if _, err := Open(dir, DefaultOptions()); !errors.Is(err, ErrIncompatible) {
 		t.Fatalf("Open of format 99: %v", err)
 	}
+	// A format 1 table opens and is upgraded to the current format.
+	db, err = pebble.Open(dir, &pebble.Options{Comparer: tableComparer, Logger: pebbleLogger{zerolog.Nop()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err = db.Set(metaKeyFormat, []byte{1}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err = db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err = Open(dir, DefaultOptions())
+	if err != nil {
+		t.Fatalf("Open of format 1: %v", err)
+	}
+	if err = tbl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = pebble.Open(dir, &pebble.Options{Comparer: tableComparer, Logger: pebbleLogger{zerolog.Nop()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, closer, err := db.Get(metaKeyFormat)
+	if err != nil || len(v) != 1 || v[0] != formatVersion {
+		t.Fatalf("format after the upgrade: %x, err %v", v, err)
+	}
+	_ = closer.Close()
+	if err = db.Set(metaKeyFormat, []byte{99}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err = db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	// It released the directory: Pebble opens it again.
 	db, err = pebble.Open(dir, &pebble.Options{Comparer: tableComparer, Logger: pebbleLogger{zerolog.Nop()}})
 	if err != nil {
@@ -881,5 +914,25 @@ func TestPrefixedRuleEntries(t *testing.T) {
 	}
 	if got := scan(7, ""); !reflect.DeepEqual(got, []string{"d"}) {
 		t.Fatalf("empty prefix entries %v", got)
+	}
+}
+
+func TestStats(t *testing.T) {
+	tbl, _ := newTestTable(t)
+	if st, err := tbl.Stats(); err != nil || st.Spans != 0 || st.Records != 0 || st.IndexEntries != 0 {
+		t.Fatalf("empty table: %+v, %v", st, err)
+	}
+	g := newSpanGen(3)
+	first, second := g.batch(100, 10), g.batch(50, 5)
+	mustWrite(t, tbl, first, swWriteOptions)
+	mustWrite(t, tbl, second, swWriteOptions)
+	st, err := tbl.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One record per trace and Write; one entry per span and rule.
+	wantRecords := int64(len(byTrace(first)) + len(byTrace(second)))
+	if st.Spans != 150 || st.Records != wantRecords || st.IndexEntries != 150*int64(len(swWriteOptions.Rules)) || st.DiskSize <= 0 {
+		t.Fatalf("stats %+v, want 150 spans in %d records", st, wantRecords)
 	}
 }

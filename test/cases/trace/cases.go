@@ -544,9 +544,9 @@ func queryEntries() []g.TableEntry {
 			projection: []string{"trace_id", "span_id", "operation_name", "query"},
 			want:       ids(zt("3"), zt("2"), zt("1")),
 		}),
-		// span_001 has parent_id "" and remote_endpoint_service_name "": both read as null; its
-		// remote port 0 is an int and stays 0.
-		g.Entry("empty strings read back as null", queryCase{
+		// span_001 has parent_id "" and remote_endpoint_service_name "": both read back as empty
+		// strings, not null (API 0.10); its remote port 0 is an int and stays 0.
+		g.Entry("empty strings read back as empty strings", queryCase{
 			ql:     "SELECT parent_id, remote_endpoint_service_name, remote_endpoint_port, kind FROM TRACE zipkin IN zipkinTrace TIME BETWEEN ? AND ? WHERE trace_id IN ('zipkin_trace_001')",
 			groups: zipkinOnly, name: traceZipkin,
 			criteria:   cond("trace_id", in, strs(zt("1"))),
@@ -557,7 +557,7 @@ func queryEntries() []g.TableEntry {
 		// ---- multi-group (API.md §7.3): sw in test-trace-group and test-trace-updated.
 		// Longest per trace over both groups: 010:91011 008:2100 009:1234 003:1200 006:1190 ...
 		// state is an int in one group and a string in the other; error_message is null for the
-		// spans of test-trace-group (no such tag) and for trace_009 (empty string).
+		// spans of test-trace-group (no such tag) and an empty string for trace_009.
 		g.Entry("multi-group order by duration merges the groups", queryCase{
 			ql:         "SELECT state, error_message, duration, trace_id FROM TRACE sw IN test-trace-group, test-trace-updated TIME BETWEEN ? AND ? ORDER BY duration DESC LIMIT 5",
 			groups:     swBoth,

@@ -12,9 +12,9 @@
 // derived by hand from the fixture spans (the derivation is the comment above each entry; the
 // spans are transcribed in data.go). The whole wanted QueryResponse is then built from those ids:
 // each trace carries all of its spans in the queried groups, each span its span bytes, its span id
-// and the projected tags (API.md §7.5 order; empty strings and tags a group does not have read as
-// null). Responses are compared whole, after sorting the spans of each trace by their bytes. Each
-// case also has a BydbQL twin, whose answer must equal the QueryRequest's.
+// and the projected tags (API.md §7.5 order; tags a group does not have read as null, empty
+// strings as empty strings). Responses are compared whole, after sorting the spans of each trace
+// by their bytes. Each case also has a BydbQL twin, whose answer must equal the QueryRequest's.
 package trace
 
 import (
@@ -213,7 +213,8 @@ func (c queryCase) response(base time.Time) *tracev1.QueryResponse {
 }
 
 // projectedTags is API.md §7.5: the projected ordinary tags in projection order, then the trace-id
-// tag, then the span-id tag. An empty string, or a tag the span's group does not have, is null.
+// tag, then the span-id tag. A tag the span's group does not have is null; an empty string reads
+// back as an empty string (API 0.10).
 func projectedTags(s *fixtureSpan, base time.Time, projection []string) []*modelv1.Tag {
 	var tags []*modelv1.Tag
 	var traceID, spanID bool
@@ -233,7 +234,7 @@ func projectedTags(s *fixtureSpan, base time.Time, projection []string) []*model
 			continue
 		}
 		v, ok := s.tags[name]
-		if !ok || (v.GetStr() != nil && v.GetStr().GetValue() == "") {
+		if !ok {
 			v = null()
 		}
 		tags = append(tags, &modelv1.Tag{Key: name, Value: v})

@@ -100,6 +100,14 @@ var _ = Describe("A cluster of two data nodes and a liaison", func() {
 		casestrace.RegisterHTTPQueryCases(func() string { return cl.liaison.HTTPAddr }, base)
 	})
 
+	Context("API 0.10 writes through the liaison", func() {
+		casestrace.RegisterWriteShapeCases(conn1, "v010-shapes")
+	})
+
+	Context("group administration through the liaison", Ordered, func() {
+		registerGroupAdminSpecs()
+	})
+
 	It("spreads the fixture data over both data nodes", func() {
 		holds := map[int]bool{}
 		for _, f := range fixtureSets {

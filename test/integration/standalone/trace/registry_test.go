@@ -458,7 +458,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 		// Deleting a group takes its traces, rules and bindings with it.
 		delGroup, err := reg.groups.Delete(ctx, &databasev1.GroupRegistryServiceDeleteRequest{Group: "zipkinTrace"})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(delGroup.GetDeleted()).To(BeTrue())
+		Expect(delGroup.GetSchemaInfo().GetTraces()).To(ConsistOf("zipkin"))
 		_, err = reg.groups.Get(ctx, &databasev1.GroupRegistryServiceGetRequest{Group: "zipkinTrace"})
 		Expect(status.Code(err)).To(Equal(codes.NotFound))
 		_, err = reg.traces.Get(ctx, &databasev1.TraceRegistryServiceGetRequest{Metadata: &commonv1.Metadata{Group: "zipkinTrace", Name: "zipkin"}})

@@ -16,6 +16,7 @@
 package v1
 
 import (
+	v12 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	v11 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	v1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -132,19 +133,222 @@ func (x *TraceWriteBatchResponse) GetStatuses() []v11.Status {
 	return nil
 }
 
+// TraceGroupInspectRequest asks a data node what it holds of a group.
+type TraceGroupInspectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceGroupInspectRequest) Reset() {
+	*x = TraceGroupInspectRequest{}
+	mi := &file_banyandb_cluster_v1_rpc_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceGroupInspectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceGroupInspectRequest) ProtoMessage() {}
+
+func (x *TraceGroupInspectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_cluster_v1_rpc_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceGroupInspectRequest.ProtoReflect.Descriptor instead.
+func (*TraceGroupInspectRequest) Descriptor() ([]byte, []int) {
+	return file_banyandb_cluster_v1_rpc_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *TraceGroupInspectRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+// TraceGroupDropDataRequest makes a data node delete every segment of a group.
+type TraceGroupDropDataRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceGroupDropDataRequest) Reset() {
+	*x = TraceGroupDropDataRequest{}
+	mi := &file_banyandb_cluster_v1_rpc_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceGroupDropDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceGroupDropDataRequest) ProtoMessage() {}
+
+func (x *TraceGroupDropDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_cluster_v1_rpc_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceGroupDropDataRequest.ProtoReflect.Descriptor instead.
+func (*TraceGroupDropDataRequest) Descriptor() ([]byte, []int) {
+	return file_banyandb_cluster_v1_rpc_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TraceGroupDropDataRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+// TraceGroupInspectResponse is what a data node holds of a group.
+type TraceGroupInspectResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// segment_info are the group's live segments on the node, oldest first.
+	SegmentInfo []*v12.SegmentInfo `protobuf:"bytes,1,rep,name=segment_info,json=segmentInfo,proto3" json:"segment_info,omitempty"`
+	// data_size_bytes is the bytes the group's tables take on the node.
+	DataSizeBytes int64 `protobuf:"varint,2,opt,name=data_size_bytes,json=dataSizeBytes,proto3" json:"data_size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceGroupInspectResponse) Reset() {
+	*x = TraceGroupInspectResponse{}
+	mi := &file_banyandb_cluster_v1_rpc_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceGroupInspectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceGroupInspectResponse) ProtoMessage() {}
+
+func (x *TraceGroupInspectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_cluster_v1_rpc_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceGroupInspectResponse.ProtoReflect.Descriptor instead.
+func (*TraceGroupInspectResponse) Descriptor() ([]byte, []int) {
+	return file_banyandb_cluster_v1_rpc_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *TraceGroupInspectResponse) GetSegmentInfo() []*v12.SegmentInfo {
+	if x != nil {
+		return x.SegmentInfo
+	}
+	return nil
+}
+
+func (x *TraceGroupInspectResponse) GetDataSizeBytes() int64 {
+	if x != nil {
+		return x.DataSizeBytes
+	}
+	return 0
+}
+
+// TraceGroupDropDataResponse is the outcome of dropping a group's data on a data node.
+type TraceGroupDropDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// data_size_bytes is the bytes the dropped segments took.
+	DataSizeBytes int64 `protobuf:"varint,1,opt,name=data_size_bytes,json=dataSizeBytes,proto3" json:"data_size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceGroupDropDataResponse) Reset() {
+	*x = TraceGroupDropDataResponse{}
+	mi := &file_banyandb_cluster_v1_rpc_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceGroupDropDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceGroupDropDataResponse) ProtoMessage() {}
+
+func (x *TraceGroupDropDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_cluster_v1_rpc_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceGroupDropDataResponse.ProtoReflect.Descriptor instead.
+func (*TraceGroupDropDataResponse) Descriptor() ([]byte, []int) {
+	return file_banyandb_cluster_v1_rpc_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TraceGroupDropDataResponse) GetDataSizeBytes() int64 {
+	if x != nil {
+		return x.DataSizeBytes
+	}
+	return 0
+}
+
 var File_banyandb_cluster_v1_rpc_proto protoreflect.FileDescriptor
 
 const file_banyandb_cluster_v1_rpc_proto_rawDesc = "" +
 	"\n" +
-	"\x1dbanyandb/cluster/v1/rpc.proto\x12\x13banyandb.cluster.v1\x1a\x1dbanyandb/model/v1/write.proto\x1a\x1dbanyandb/trace/v1/query.proto\x1a\x1dbanyandb/trace/v1/write.proto\"\x81\x01\n" +
+	"\x1dbanyandb/cluster/v1/rpc.proto\x12\x13banyandb.cluster.v1\x1a\x1ebanyandb/database/v1/rpc.proto\x1a\x1dbanyandb/model/v1/write.proto\x1a\x1dbanyandb/trace/v1/query.proto\x1a\x1bbanyandb/trace/v1/rpc.proto\x1a\x1dbanyandb/trace/v1/write.proto\"\x81\x01\n" +
 	"\x0fTraceWriteBatch\x12C\n" +
 	"\brequests\x18\x01 \x03(\v2'.banyandb.trace.v1.InternalWriteRequestR\brequests\x12)\n" +
 	"\x10schema_revisions\x18\x02 \x03(\x03R\x0fschemaRevisions\"P\n" +
 	"\x17TraceWriteBatchResponse\x125\n" +
-	"\bstatuses\x18\x01 \x03(\x0e2\x19.banyandb.model.v1.StatusR\bstatuses2\xc4\x01\n" +
+	"\bstatuses\x18\x01 \x03(\x0e2\x19.banyandb.model.v1.StatusR\bstatuses\"0\n" +
+	"\x18TraceGroupInspectRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\"1\n" +
+	"\x19TraceGroupDropDataRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\"\x89\x01\n" +
+	"\x19TraceGroupInspectResponse\x12D\n" +
+	"\fsegment_info\x18\x01 \x03(\v2!.banyandb.database.v1.SegmentInfoR\vsegmentInfo\x12&\n" +
+	"\x0fdata_size_bytes\x18\x02 \x01(\x03R\rdataSizeBytes\"D\n" +
+	"\x1aTraceGroupDropDataResponse\x12&\n" +
+	"\x0fdata_size_bytes\x18\x01 \x01(\x03R\rdataSizeBytes2\x9a\x04\n" +
 	"\x11TraceQueueService\x12[\n" +
 	"\x05Write\x12$.banyandb.cluster.v1.TraceWriteBatch\x1a,.banyandb.cluster.v1.TraceWriteBatchResponse\x12R\n" +
-	"\x05Query\x12\x1f.banyandb.trace.v1.QueryRequest\x1a(.banyandb.trace.v1.InternalQueryResponseBEZCgithub.com/apache/skywalking-banyandb/api/proto/banyandb/cluster/v1b\x06proto3"
+	"\x05Query\x12\x1f.banyandb.trace.v1.QueryRequest\x1a(.banyandb.trace.v1.InternalQueryResponse\x12m\n" +
+	"\fInspectGroup\x12-.banyandb.cluster.v1.TraceGroupInspectRequest\x1a..banyandb.cluster.v1.TraceGroupInspectResponse\x12p\n" +
+	"\rDropGroupData\x12..banyandb.cluster.v1.TraceGroupDropDataRequest\x1a/.banyandb.cluster.v1.TraceGroupDropDataResponse\x12s\n" +
+	"\x0eDeleteSegments\x12/.banyandb.trace.v1.DeleteExpiredSegmentsRequest\x1a0.banyandb.trace.v1.DeleteExpiredSegmentsResponseBEZCgithub.com/apache/skywalking-banyandb/api/proto/banyandb/cluster/v1b\x06proto3"
 
 var (
 	file_banyandb_cluster_v1_rpc_proto_rawDescOnce sync.Once
@@ -158,27 +362,41 @@ func file_banyandb_cluster_v1_rpc_proto_rawDescGZIP() []byte {
 	return file_banyandb_cluster_v1_rpc_proto_rawDescData
 }
 
-var file_banyandb_cluster_v1_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_banyandb_cluster_v1_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_banyandb_cluster_v1_rpc_proto_goTypes = []any{
-	(*TraceWriteBatch)(nil),          // 0: banyandb.cluster.v1.TraceWriteBatch
-	(*TraceWriteBatchResponse)(nil),  // 1: banyandb.cluster.v1.TraceWriteBatchResponse
-	(*v1.InternalWriteRequest)(nil),  // 2: banyandb.trace.v1.InternalWriteRequest
-	(v11.Status)(0),                  // 3: banyandb.model.v1.Status
-	(*v1.QueryRequest)(nil),          // 4: banyandb.trace.v1.QueryRequest
-	(*v1.InternalQueryResponse)(nil), // 5: banyandb.trace.v1.InternalQueryResponse
+	(*TraceWriteBatch)(nil),                  // 0: banyandb.cluster.v1.TraceWriteBatch
+	(*TraceWriteBatchResponse)(nil),          // 1: banyandb.cluster.v1.TraceWriteBatchResponse
+	(*TraceGroupInspectRequest)(nil),         // 2: banyandb.cluster.v1.TraceGroupInspectRequest
+	(*TraceGroupDropDataRequest)(nil),        // 3: banyandb.cluster.v1.TraceGroupDropDataRequest
+	(*TraceGroupInspectResponse)(nil),        // 4: banyandb.cluster.v1.TraceGroupInspectResponse
+	(*TraceGroupDropDataResponse)(nil),       // 5: banyandb.cluster.v1.TraceGroupDropDataResponse
+	(*v1.InternalWriteRequest)(nil),          // 6: banyandb.trace.v1.InternalWriteRequest
+	(v11.Status)(0),                          // 7: banyandb.model.v1.Status
+	(*v12.SegmentInfo)(nil),                  // 8: banyandb.database.v1.SegmentInfo
+	(*v1.QueryRequest)(nil),                  // 9: banyandb.trace.v1.QueryRequest
+	(*v1.DeleteExpiredSegmentsRequest)(nil),  // 10: banyandb.trace.v1.DeleteExpiredSegmentsRequest
+	(*v1.InternalQueryResponse)(nil),         // 11: banyandb.trace.v1.InternalQueryResponse
+	(*v1.DeleteExpiredSegmentsResponse)(nil), // 12: banyandb.trace.v1.DeleteExpiredSegmentsResponse
 }
 var file_banyandb_cluster_v1_rpc_proto_depIdxs = []int32{
-	2, // 0: banyandb.cluster.v1.TraceWriteBatch.requests:type_name -> banyandb.trace.v1.InternalWriteRequest
-	3, // 1: banyandb.cluster.v1.TraceWriteBatchResponse.statuses:type_name -> banyandb.model.v1.Status
-	0, // 2: banyandb.cluster.v1.TraceQueueService.Write:input_type -> banyandb.cluster.v1.TraceWriteBatch
-	4, // 3: banyandb.cluster.v1.TraceQueueService.Query:input_type -> banyandb.trace.v1.QueryRequest
-	1, // 4: banyandb.cluster.v1.TraceQueueService.Write:output_type -> banyandb.cluster.v1.TraceWriteBatchResponse
-	5, // 5: banyandb.cluster.v1.TraceQueueService.Query:output_type -> banyandb.trace.v1.InternalQueryResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6,  // 0: banyandb.cluster.v1.TraceWriteBatch.requests:type_name -> banyandb.trace.v1.InternalWriteRequest
+	7,  // 1: banyandb.cluster.v1.TraceWriteBatchResponse.statuses:type_name -> banyandb.model.v1.Status
+	8,  // 2: banyandb.cluster.v1.TraceGroupInspectResponse.segment_info:type_name -> banyandb.database.v1.SegmentInfo
+	0,  // 3: banyandb.cluster.v1.TraceQueueService.Write:input_type -> banyandb.cluster.v1.TraceWriteBatch
+	9,  // 4: banyandb.cluster.v1.TraceQueueService.Query:input_type -> banyandb.trace.v1.QueryRequest
+	2,  // 5: banyandb.cluster.v1.TraceQueueService.InspectGroup:input_type -> banyandb.cluster.v1.TraceGroupInspectRequest
+	3,  // 6: banyandb.cluster.v1.TraceQueueService.DropGroupData:input_type -> banyandb.cluster.v1.TraceGroupDropDataRequest
+	10, // 7: banyandb.cluster.v1.TraceQueueService.DeleteSegments:input_type -> banyandb.trace.v1.DeleteExpiredSegmentsRequest
+	1,  // 8: banyandb.cluster.v1.TraceQueueService.Write:output_type -> banyandb.cluster.v1.TraceWriteBatchResponse
+	11, // 9: banyandb.cluster.v1.TraceQueueService.Query:output_type -> banyandb.trace.v1.InternalQueryResponse
+	4,  // 10: banyandb.cluster.v1.TraceQueueService.InspectGroup:output_type -> banyandb.cluster.v1.TraceGroupInspectResponse
+	5,  // 11: banyandb.cluster.v1.TraceQueueService.DropGroupData:output_type -> banyandb.cluster.v1.TraceGroupDropDataResponse
+	12, // 12: banyandb.cluster.v1.TraceQueueService.DeleteSegments:output_type -> banyandb.trace.v1.DeleteExpiredSegmentsResponse
+	8,  // [8:13] is the sub-list for method output_type
+	3,  // [3:8] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_banyandb_cluster_v1_rpc_proto_init() }
@@ -192,7 +410,7 @@ func file_banyandb_cluster_v1_rpc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_banyandb_cluster_v1_rpc_proto_rawDesc), len(file_banyandb_cluster_v1_rpc_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

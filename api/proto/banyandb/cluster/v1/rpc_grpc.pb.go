@@ -29,8 +29,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TraceQueueService_Write_FullMethodName = "/banyandb.cluster.v1.TraceQueueService/Write"
-	TraceQueueService_Query_FullMethodName = "/banyandb.cluster.v1.TraceQueueService/Query"
+	TraceQueueService_Write_FullMethodName          = "/banyandb.cluster.v1.TraceQueueService/Write"
+	TraceQueueService_Query_FullMethodName          = "/banyandb.cluster.v1.TraceQueueService/Query"
+	TraceQueueService_InspectGroup_FullMethodName   = "/banyandb.cluster.v1.TraceQueueService/InspectGroup"
+	TraceQueueService_DropGroupData_FullMethodName  = "/banyandb.cluster.v1.TraceQueueService/DropGroupData"
+	TraceQueueService_DeleteSegments_FullMethodName = "/banyandb.cluster.v1.TraceQueueService/DeleteSegments"
 )
 
 // TraceQueueServiceClient is the client API for TraceQueueService service.
@@ -43,6 +46,12 @@ type TraceQueueServiceClient interface {
 	Write(ctx context.Context, in *TraceWriteBatch, opts ...grpc.CallOption) (*TraceWriteBatchResponse, error)
 	// Query runs a normalized query on the node's data and returns the ranked partial result.
 	Query(ctx context.Context, in *v1.QueryRequest, opts ...grpc.CallOption) (*v1.InternalQueryResponse, error)
+	// InspectGroup answers the node's segments of a group.
+	InspectGroup(ctx context.Context, in *TraceGroupInspectRequest, opts ...grpc.CallOption) (*TraceGroupInspectResponse, error)
+	// DropGroupData deletes every segment of a group on the node, keeping the group.
+	DropGroupData(ctx context.Context, in *TraceGroupDropDataRequest, opts ...grpc.CallOption) (*TraceGroupDropDataResponse, error)
+	// DeleteSegments deletes the listed expired segments of a group on the node.
+	DeleteSegments(ctx context.Context, in *v1.DeleteExpiredSegmentsRequest, opts ...grpc.CallOption) (*v1.DeleteExpiredSegmentsResponse, error)
 }
 
 type traceQueueServiceClient struct {
@@ -73,6 +82,36 @@ func (c *traceQueueServiceClient) Query(ctx context.Context, in *v1.QueryRequest
 	return out, nil
 }
 
+func (c *traceQueueServiceClient) InspectGroup(ctx context.Context, in *TraceGroupInspectRequest, opts ...grpc.CallOption) (*TraceGroupInspectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TraceGroupInspectResponse)
+	err := c.cc.Invoke(ctx, TraceQueueService_InspectGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *traceQueueServiceClient) DropGroupData(ctx context.Context, in *TraceGroupDropDataRequest, opts ...grpc.CallOption) (*TraceGroupDropDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TraceGroupDropDataResponse)
+	err := c.cc.Invoke(ctx, TraceQueueService_DropGroupData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *traceQueueServiceClient) DeleteSegments(ctx context.Context, in *v1.DeleteExpiredSegmentsRequest, opts ...grpc.CallOption) (*v1.DeleteExpiredSegmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.DeleteExpiredSegmentsResponse)
+	err := c.cc.Invoke(ctx, TraceQueueService_DeleteSegments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TraceQueueServiceServer is the server API for TraceQueueService service.
 // All implementations must embed UnimplementedTraceQueueServiceServer
 // for forward compatibility.
@@ -83,6 +122,12 @@ type TraceQueueServiceServer interface {
 	Write(context.Context, *TraceWriteBatch) (*TraceWriteBatchResponse, error)
 	// Query runs a normalized query on the node's data and returns the ranked partial result.
 	Query(context.Context, *v1.QueryRequest) (*v1.InternalQueryResponse, error)
+	// InspectGroup answers the node's segments of a group.
+	InspectGroup(context.Context, *TraceGroupInspectRequest) (*TraceGroupInspectResponse, error)
+	// DropGroupData deletes every segment of a group on the node, keeping the group.
+	DropGroupData(context.Context, *TraceGroupDropDataRequest) (*TraceGroupDropDataResponse, error)
+	// DeleteSegments deletes the listed expired segments of a group on the node.
+	DeleteSegments(context.Context, *v1.DeleteExpiredSegmentsRequest) (*v1.DeleteExpiredSegmentsResponse, error)
 	mustEmbedUnimplementedTraceQueueServiceServer()
 }
 
@@ -98,6 +143,15 @@ func (UnimplementedTraceQueueServiceServer) Write(context.Context, *TraceWriteBa
 }
 func (UnimplementedTraceQueueServiceServer) Query(context.Context, *v1.QueryRequest) (*v1.InternalQueryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Query not implemented")
+}
+func (UnimplementedTraceQueueServiceServer) InspectGroup(context.Context, *TraceGroupInspectRequest) (*TraceGroupInspectResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InspectGroup not implemented")
+}
+func (UnimplementedTraceQueueServiceServer) DropGroupData(context.Context, *TraceGroupDropDataRequest) (*TraceGroupDropDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DropGroupData not implemented")
+}
+func (UnimplementedTraceQueueServiceServer) DeleteSegments(context.Context, *v1.DeleteExpiredSegmentsRequest) (*v1.DeleteExpiredSegmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteSegments not implemented")
 }
 func (UnimplementedTraceQueueServiceServer) mustEmbedUnimplementedTraceQueueServiceServer() {}
 func (UnimplementedTraceQueueServiceServer) testEmbeddedByValue()                           {}
@@ -156,6 +210,60 @@ func _TraceQueueService_Query_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TraceQueueService_InspectGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TraceGroupInspectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TraceQueueServiceServer).InspectGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TraceQueueService_InspectGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TraceQueueServiceServer).InspectGroup(ctx, req.(*TraceGroupInspectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TraceQueueService_DropGroupData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TraceGroupDropDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TraceQueueServiceServer).DropGroupData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TraceQueueService_DropGroupData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TraceQueueServiceServer).DropGroupData(ctx, req.(*TraceGroupDropDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TraceQueueService_DeleteSegments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteExpiredSegmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TraceQueueServiceServer).DeleteSegments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TraceQueueService_DeleteSegments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TraceQueueServiceServer).DeleteSegments(ctx, req.(*v1.DeleteExpiredSegmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TraceQueueService_ServiceDesc is the grpc.ServiceDesc for TraceQueueService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -170,6 +278,18 @@ var TraceQueueService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Query",
 			Handler:    _TraceQueueService_Query_Handler,
+		},
+		{
+			MethodName: "InspectGroup",
+			Handler:    _TraceQueueService_InspectGroup_Handler,
+		},
+		{
+			MethodName: "DropGroupData",
+			Handler:    _TraceQueueService_DropGroupData_Handler,
+		},
+		{
+			MethodName: "DeleteSegments",
+			Handler:    _TraceQueueService_DeleteSegments_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

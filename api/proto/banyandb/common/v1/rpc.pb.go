@@ -31,7 +31,7 @@ const (
 // APIVersion is the version of the API a server speaks.
 type APIVersion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// version is the API version, such as "0.9".
+	// version is the API version, such as "0.10".
 	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	// revision is the source revision the server was built from.
 	Revision      string `protobuf:"bytes,2,opt,name=revision,proto3" json:"revision,omitempty"`

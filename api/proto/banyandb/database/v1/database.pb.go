@@ -92,6 +92,10 @@ type Node struct {
 	CreatedAt                       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	Labels                          map[string]string      `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	PropertyRepairGossipGrpcAddress string                 `protobuf:"bytes,7,opt,name=property_repair_gossip_grpc_address,json=propertyRepairGossipGrpcAddress,proto3" json:"property_repair_gossip_grpc_address,omitempty"`
+	// property_schema_grpc_address is upstream's property-based schema store; empty here.
+	PropertySchemaGrpcAddress string `protobuf:"bytes,8,opt,name=property_schema_grpc_address,json=propertySchemaGrpcAddress,proto3" json:"property_schema_grpc_address,omitempty"`
+	// property_schema_gossip_grpc_address is upstream's schema gossip address; empty here.
+	PropertySchemaGossipGrpcAddress string `protobuf:"bytes,9,opt,name=property_schema_gossip_grpc_address,json=propertySchemaGossipGrpcAddress,proto3" json:"property_schema_gossip_grpc_address,omitempty"`
 	unknownFields                   protoimpl.UnknownFields
 	sizeCache                       protoimpl.SizeCache
 }
@@ -171,6 +175,20 @@ func (x *Node) GetLabels() map[string]string {
 func (x *Node) GetPropertyRepairGossipGrpcAddress() string {
 	if x != nil {
 		return x.PropertyRepairGossipGrpcAddress
+	}
+	return ""
+}
+
+func (x *Node) GetPropertySchemaGrpcAddress() string {
+	if x != nil {
+		return x.PropertySchemaGrpcAddress
+	}
+	return ""
+}
+
+func (x *Node) GetPropertySchemaGossipGrpcAddress() string {
+	if x != nil {
+		return x.PropertySchemaGossipGrpcAddress
 	}
 	return ""
 }
@@ -272,7 +290,7 @@ var File_banyandb_database_v1_database_proto protoreflect.FileDescriptor
 
 const file_banyandb_database_v1_database_proto_rawDesc = "" +
 	"\n" +
-	"#banyandb/database/v1/database.proto\x12\x14banyandb.database.v1\x1a\x1fbanyandb/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x03\n" +
+	"#banyandb/database/v1/database.proto\x12\x14banyandb.database.v1\x1a\x1fbanyandb/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x04\n" +
 	"\x04Node\x128\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x1c.banyandb.common.v1.MetadataR\bmetadata\x120\n" +
 	"\x05roles\x18\x02 \x03(\x0e2\x1a.banyandb.database.v1.RoleR\x05roles\x12!\n" +
@@ -281,7 +299,9 @@ const file_banyandb_database_v1_database_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12>\n" +
 	"\x06labels\x18\x06 \x03(\v2&.banyandb.database.v1.Node.LabelsEntryR\x06labels\x12L\n" +
-	"#property_repair_gossip_grpc_address\x18\a \x01(\tR\x1fpropertyRepairGossipGrpcAddress\x1a9\n" +
+	"#property_repair_gossip_grpc_address\x18\a \x01(\tR\x1fpropertyRepairGossipGrpcAddress\x12?\n" +
+	"\x1cproperty_schema_grpc_address\x18\b \x01(\tR\x19propertySchemaGrpcAddress\x12L\n" +
+	"#property_schema_gossip_grpc_address\x18\t \x01(\tR\x1fpropertySchemaGossipGrpcAddress\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x02\n" +

@@ -17,6 +17,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -28,6 +29,62 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Phase is where a deletion stands.
+type GroupDeletionTask_Phase int32
+
+const (
+	GroupDeletionTask_PHASE_UNSPECIFIED GroupDeletionTask_Phase = 0
+	GroupDeletionTask_PHASE_PENDING     GroupDeletionTask_Phase = 1
+	GroupDeletionTask_PHASE_IN_PROGRESS GroupDeletionTask_Phase = 2
+	GroupDeletionTask_PHASE_COMPLETED   GroupDeletionTask_Phase = 3
+	GroupDeletionTask_PHASE_FAILED      GroupDeletionTask_Phase = 4
+)
+
+// Enum value maps for GroupDeletionTask_Phase.
+var (
+	GroupDeletionTask_Phase_name = map[int32]string{
+		0: "PHASE_UNSPECIFIED",
+		1: "PHASE_PENDING",
+		2: "PHASE_IN_PROGRESS",
+		3: "PHASE_COMPLETED",
+		4: "PHASE_FAILED",
+	}
+	GroupDeletionTask_Phase_value = map[string]int32{
+		"PHASE_UNSPECIFIED": 0,
+		"PHASE_PENDING":     1,
+		"PHASE_IN_PROGRESS": 2,
+		"PHASE_COMPLETED":   3,
+		"PHASE_FAILED":      4,
+	}
+)
+
+func (x GroupDeletionTask_Phase) Enum() *GroupDeletionTask_Phase {
+	p := new(GroupDeletionTask_Phase)
+	*p = x
+	return p
+}
+
+func (x GroupDeletionTask_Phase) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupDeletionTask_Phase) Descriptor() protoreflect.EnumDescriptor {
+	return file_banyandb_database_v1_rpc_proto_enumTypes[0].Descriptor()
+}
+
+func (GroupDeletionTask_Phase) Type() protoreflect.EnumType {
+	return &file_banyandb_database_v1_rpc_proto_enumTypes[0]
+}
+
+func (x GroupDeletionTask_Phase) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupDeletionTask_Phase.Descriptor instead.
+func (GroupDeletionTask_Phase) EnumDescriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{13, 0}
+}
 
 type GroupRegistryServiceCreateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -205,9 +262,16 @@ func (x *GroupRegistryServiceUpdateResponse) GetModRevision() int64 {
 	return 0
 }
 
+// GroupRegistryServiceDeleteRequest deletes a group, or only its data.
 type GroupRegistryServiceDeleteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// dry_run reports what would be deleted and changes nothing.
+	DryRun bool `protobuf:"varint,2,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	// force deletes the group even if it holds data; without it such a group is refused.
+	Force bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
+	// data_only deletes the group's data and keeps its schema.
+	DataOnly      bool `protobuf:"varint,4,opt,name=data_only,json=dataOnly,proto3" json:"data_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -249,9 +313,32 @@ func (x *GroupRegistryServiceDeleteRequest) GetGroup() string {
 	return ""
 }
 
+func (x *GroupRegistryServiceDeleteRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+func (x *GroupRegistryServiceDeleteRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+func (x *GroupRegistryServiceDeleteRequest) GetDataOnly() bool {
+	if x != nil {
+		return x.DataOnly
+	}
+	return false
+}
+
+// GroupRegistryServiceDeleteResponse names the schema resources the deletion removed (or, with
+// dry_run, would remove). Field 1 was `bool deleted` before API 0.10.
 type GroupRegistryServiceDeleteResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Deleted       bool                   `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	SchemaInfo    *SchemaInfo            `protobuf:"bytes,1,opt,name=schema_info,json=schemaInfo,proto3" json:"schema_info,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -286,11 +373,11 @@ func (*GroupRegistryServiceDeleteResponse) Descriptor() ([]byte, []int) {
 	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *GroupRegistryServiceDeleteResponse) GetDeleted() bool {
+func (x *GroupRegistryServiceDeleteResponse) GetSchemaInfo() *SchemaInfo {
 	if x != nil {
-		return x.Deleted
+		return x.SchemaInfo
 	}
-	return false
+	return nil
 }
 
 type GroupRegistryServiceGetRequest struct {
@@ -549,6 +636,882 @@ func (x *GroupRegistryServiceExistResponse) GetHasGroup() bool {
 	return false
 }
 
+// SchemaInfo lists the schema resources of a group by kind.
+type SchemaInfo struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Streams           []string               `protobuf:"bytes,1,rep,name=streams,proto3" json:"streams,omitempty"`
+	Measures          []string               `protobuf:"bytes,2,rep,name=measures,proto3" json:"measures,omitempty"`
+	Traces            []string               `protobuf:"bytes,3,rep,name=traces,proto3" json:"traces,omitempty"`
+	Properties        []string               `protobuf:"bytes,4,rep,name=properties,proto3" json:"properties,omitempty"`
+	IndexRules        []string               `protobuf:"bytes,5,rep,name=index_rules,json=indexRules,proto3" json:"index_rules,omitempty"`
+	IndexRuleBindings []string               `protobuf:"bytes,6,rep,name=index_rule_bindings,json=indexRuleBindings,proto3" json:"index_rule_bindings,omitempty"`
+	TopnAggregations  []string               `protobuf:"bytes,7,rep,name=topn_aggregations,json=topnAggregations,proto3" json:"topn_aggregations,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SchemaInfo) Reset() {
+	*x = SchemaInfo{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SchemaInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SchemaInfo) ProtoMessage() {}
+
+func (x *SchemaInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SchemaInfo.ProtoReflect.Descriptor instead.
+func (*SchemaInfo) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SchemaInfo) GetStreams() []string {
+	if x != nil {
+		return x.Streams
+	}
+	return nil
+}
+
+func (x *SchemaInfo) GetMeasures() []string {
+	if x != nil {
+		return x.Measures
+	}
+	return nil
+}
+
+func (x *SchemaInfo) GetTraces() []string {
+	if x != nil {
+		return x.Traces
+	}
+	return nil
+}
+
+func (x *SchemaInfo) GetProperties() []string {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+func (x *SchemaInfo) GetIndexRules() []string {
+	if x != nil {
+		return x.IndexRules
+	}
+	return nil
+}
+
+func (x *SchemaInfo) GetIndexRuleBindings() []string {
+	if x != nil {
+		return x.IndexRuleBindings
+	}
+	return nil
+}
+
+func (x *SchemaInfo) GetTopnAggregations() []string {
+	if x != nil {
+		return x.TopnAggregations
+	}
+	return nil
+}
+
+// GroupDeletionTask is the progress of a group deletion.
+type GroupDeletionTask struct {
+	state        protoimpl.MessageState  `protogen:"open.v1"`
+	CurrentPhase GroupDeletionTask_Phase `protobuf:"varint,1,opt,name=current_phase,json=currentPhase,proto3,enum=banyandb.database.v1.GroupDeletionTask_Phase" json:"current_phase,omitempty"`
+	// total_counts is how many resources of each kind the deletion covers.
+	TotalCounts map[string]int32 `protobuf:"bytes,2,rep,name=total_counts,json=totalCounts,proto3" json:"total_counts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// deleted_counts is how many of them are gone.
+	DeletedCounts        map[string]int32 `protobuf:"bytes,3,rep,name=deleted_counts,json=deletedCounts,proto3" json:"deleted_counts,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	TotalDataSizeBytes   int64            `protobuf:"varint,4,opt,name=total_data_size_bytes,json=totalDataSizeBytes,proto3" json:"total_data_size_bytes,omitempty"`
+	DeletedDataSizeBytes int64            `protobuf:"varint,5,opt,name=deleted_data_size_bytes,json=deletedDataSizeBytes,proto3" json:"deleted_data_size_bytes,omitempty"`
+	// message explains a failure, or says what the task did.
+	Message       string                 `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupDeletionTask) Reset() {
+	*x = GroupDeletionTask{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupDeletionTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupDeletionTask) ProtoMessage() {}
+
+func (x *GroupDeletionTask) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupDeletionTask.ProtoReflect.Descriptor instead.
+func (*GroupDeletionTask) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GroupDeletionTask) GetCurrentPhase() GroupDeletionTask_Phase {
+	if x != nil {
+		return x.CurrentPhase
+	}
+	return GroupDeletionTask_PHASE_UNSPECIFIED
+}
+
+func (x *GroupDeletionTask) GetTotalCounts() map[string]int32 {
+	if x != nil {
+		return x.TotalCounts
+	}
+	return nil
+}
+
+func (x *GroupDeletionTask) GetDeletedCounts() map[string]int32 {
+	if x != nil {
+		return x.DeletedCounts
+	}
+	return nil
+}
+
+func (x *GroupDeletionTask) GetTotalDataSizeBytes() int64 {
+	if x != nil {
+		return x.TotalDataSizeBytes
+	}
+	return 0
+}
+
+func (x *GroupDeletionTask) GetDeletedDataSizeBytes() int64 {
+	if x != nil {
+		return x.DeletedDataSizeBytes
+	}
+	return 0
+}
+
+func (x *GroupDeletionTask) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *GroupDeletionTask) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *GroupDeletionTask) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// GroupRegistryServiceQueryRequest asks for the deletion task of a group.
+type GroupRegistryServiceQueryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupRegistryServiceQueryRequest) Reset() {
+	*x = GroupRegistryServiceQueryRequest{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupRegistryServiceQueryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupRegistryServiceQueryRequest) ProtoMessage() {}
+
+func (x *GroupRegistryServiceQueryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupRegistryServiceQueryRequest.ProtoReflect.Descriptor instead.
+func (*GroupRegistryServiceQueryRequest) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GroupRegistryServiceQueryRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+// GroupRegistryServiceQueryResponse carries the group's latest deletion task.
+type GroupRegistryServiceQueryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Task          *GroupDeletionTask     `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupRegistryServiceQueryResponse) Reset() {
+	*x = GroupRegistryServiceQueryResponse{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupRegistryServiceQueryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupRegistryServiceQueryResponse) ProtoMessage() {}
+
+func (x *GroupRegistryServiceQueryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupRegistryServiceQueryResponse.ProtoReflect.Descriptor instead.
+func (*GroupRegistryServiceQueryResponse) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GroupRegistryServiceQueryResponse) GetTask() *GroupDeletionTask {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+// GroupRegistryServiceInspectRequest asks what a group holds.
+type GroupRegistryServiceInspectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupRegistryServiceInspectRequest) Reset() {
+	*x = GroupRegistryServiceInspectRequest{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupRegistryServiceInspectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupRegistryServiceInspectRequest) ProtoMessage() {}
+
+func (x *GroupRegistryServiceInspectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupRegistryServiceInspectRequest.ProtoReflect.Descriptor instead.
+func (*GroupRegistryServiceInspectRequest) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GroupRegistryServiceInspectRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+// GroupRegistryServiceInspectResponse is a group, its schema resources and its data per node.
+type GroupRegistryServiceInspectResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         *v1.Group              `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	SchemaInfo    *SchemaInfo            `protobuf:"bytes,2,opt,name=schema_info,json=schemaInfo,proto3" json:"schema_info,omitempty"`
+	DataInfo      []*DataInfo            `protobuf:"bytes,3,rep,name=data_info,json=dataInfo,proto3" json:"data_info,omitempty"`
+	LiaisonInfo   []*LiaisonInfo         `protobuf:"bytes,4,rep,name=liaison_info,json=liaisonInfo,proto3" json:"liaison_info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupRegistryServiceInspectResponse) Reset() {
+	*x = GroupRegistryServiceInspectResponse{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupRegistryServiceInspectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupRegistryServiceInspectResponse) ProtoMessage() {}
+
+func (x *GroupRegistryServiceInspectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupRegistryServiceInspectResponse.ProtoReflect.Descriptor instead.
+func (*GroupRegistryServiceInspectResponse) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GroupRegistryServiceInspectResponse) GetGroup() *v1.Group {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+func (x *GroupRegistryServiceInspectResponse) GetSchemaInfo() *SchemaInfo {
+	if x != nil {
+		return x.SchemaInfo
+	}
+	return nil
+}
+
+func (x *GroupRegistryServiceInspectResponse) GetDataInfo() []*DataInfo {
+	if x != nil {
+		return x.DataInfo
+	}
+	return nil
+}
+
+func (x *GroupRegistryServiceInspectResponse) GetLiaisonInfo() []*LiaisonInfo {
+	if x != nil {
+		return x.LiaisonInfo
+	}
+	return nil
+}
+
+// DataInfo is what one data node holds of a group.
+type DataInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	SegmentInfo   []*SegmentInfo         `protobuf:"bytes,2,rep,name=segment_info,json=segmentInfo,proto3" json:"segment_info,omitempty"`
+	DataSizeBytes int64                  `protobuf:"varint,3,opt,name=data_size_bytes,json=dataSizeBytes,proto3" json:"data_size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataInfo) Reset() {
+	*x = DataInfo{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataInfo) ProtoMessage() {}
+
+func (x *DataInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataInfo.ProtoReflect.Descriptor instead.
+func (*DataInfo) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DataInfo) GetNode() *Node {
+	if x != nil {
+		return x.Node
+	}
+	return nil
+}
+
+func (x *DataInfo) GetSegmentInfo() []*SegmentInfo {
+	if x != nil {
+		return x.SegmentInfo
+	}
+	return nil
+}
+
+func (x *DataInfo) GetDataSizeBytes() int64 {
+	if x != nil {
+		return x.DataSizeBytes
+	}
+	return 0
+}
+
+// SegmentInfo is one time segment of a group on one node.
+type SegmentInfo struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	SegmentId       string                 `protobuf:"bytes,1,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	TimeRangeStart  string                 `protobuf:"bytes,2,opt,name=time_range_start,json=timeRangeStart,proto3" json:"time_range_start,omitempty"`
+	TimeRangeEnd    string                 `protobuf:"bytes,3,opt,name=time_range_end,json=timeRangeEnd,proto3" json:"time_range_end,omitempty"`
+	ShardInfo       []*ShardInfo           `protobuf:"bytes,4,rep,name=shard_info,json=shardInfo,proto3" json:"shard_info,omitempty"`
+	SeriesIndexInfo *SeriesIndexInfo       `protobuf:"bytes,5,opt,name=series_index_info,json=seriesIndexInfo,proto3" json:"series_index_info,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SegmentInfo) Reset() {
+	*x = SegmentInfo{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SegmentInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SegmentInfo) ProtoMessage() {}
+
+func (x *SegmentInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SegmentInfo.ProtoReflect.Descriptor instead.
+func (*SegmentInfo) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SegmentInfo) GetSegmentId() string {
+	if x != nil {
+		return x.SegmentId
+	}
+	return ""
+}
+
+func (x *SegmentInfo) GetTimeRangeStart() string {
+	if x != nil {
+		return x.TimeRangeStart
+	}
+	return ""
+}
+
+func (x *SegmentInfo) GetTimeRangeEnd() string {
+	if x != nil {
+		return x.TimeRangeEnd
+	}
+	return ""
+}
+
+func (x *SegmentInfo) GetShardInfo() []*ShardInfo {
+	if x != nil {
+		return x.ShardInfo
+	}
+	return nil
+}
+
+func (x *SegmentInfo) GetSeriesIndexInfo() *SeriesIndexInfo {
+	if x != nil {
+		return x.SeriesIndexInfo
+	}
+	return nil
+}
+
+// ShardInfo is one shard of a segment.
+type ShardInfo struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ShardId           uint32                 `protobuf:"varint,1,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	DataCount         int64                  `protobuf:"varint,2,opt,name=data_count,json=dataCount,proto3" json:"data_count,omitempty"`
+	DataSizeBytes     int64                  `protobuf:"varint,3,opt,name=data_size_bytes,json=dataSizeBytes,proto3" json:"data_size_bytes,omitempty"`
+	PartCount         int64                  `protobuf:"varint,4,opt,name=part_count,json=partCount,proto3" json:"part_count,omitempty"`
+	InvertedIndexInfo *InvertedIndexInfo     `protobuf:"bytes,5,opt,name=inverted_index_info,json=invertedIndexInfo,proto3" json:"inverted_index_info,omitempty"`
+	SidxInfo          *SIDXInfo              `protobuf:"bytes,6,opt,name=sidx_info,json=sidxInfo,proto3" json:"sidx_info,omitempty"`
+	FilePartCount     int64                  `protobuf:"varint,7,opt,name=file_part_count,json=filePartCount,proto3" json:"file_part_count,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ShardInfo) Reset() {
+	*x = ShardInfo{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardInfo) ProtoMessage() {}
+
+func (x *ShardInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardInfo.ProtoReflect.Descriptor instead.
+func (*ShardInfo) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ShardInfo) GetShardId() uint32 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
+func (x *ShardInfo) GetDataCount() int64 {
+	if x != nil {
+		return x.DataCount
+	}
+	return 0
+}
+
+func (x *ShardInfo) GetDataSizeBytes() int64 {
+	if x != nil {
+		return x.DataSizeBytes
+	}
+	return 0
+}
+
+func (x *ShardInfo) GetPartCount() int64 {
+	if x != nil {
+		return x.PartCount
+	}
+	return 0
+}
+
+func (x *ShardInfo) GetInvertedIndexInfo() *InvertedIndexInfo {
+	if x != nil {
+		return x.InvertedIndexInfo
+	}
+	return nil
+}
+
+func (x *ShardInfo) GetSidxInfo() *SIDXInfo {
+	if x != nil {
+		return x.SidxInfo
+	}
+	return nil
+}
+
+func (x *ShardInfo) GetFilePartCount() int64 {
+	if x != nil {
+		return x.FilePartCount
+	}
+	return 0
+}
+
+// SeriesIndexInfo is the series index of a segment.
+type SeriesIndexInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DataCount     int64                  `protobuf:"varint,1,opt,name=data_count,json=dataCount,proto3" json:"data_count,omitempty"`
+	DataSizeBytes int64                  `protobuf:"varint,2,opt,name=data_size_bytes,json=dataSizeBytes,proto3" json:"data_size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeriesIndexInfo) Reset() {
+	*x = SeriesIndexInfo{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeriesIndexInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeriesIndexInfo) ProtoMessage() {}
+
+func (x *SeriesIndexInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeriesIndexInfo.ProtoReflect.Descriptor instead.
+func (*SeriesIndexInfo) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SeriesIndexInfo) GetDataCount() int64 {
+	if x != nil {
+		return x.DataCount
+	}
+	return 0
+}
+
+func (x *SeriesIndexInfo) GetDataSizeBytes() int64 {
+	if x != nil {
+		return x.DataSizeBytes
+	}
+	return 0
+}
+
+// InvertedIndexInfo is the inverted index of a shard.
+type InvertedIndexInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DataCount     int64                  `protobuf:"varint,1,opt,name=data_count,json=dataCount,proto3" json:"data_count,omitempty"`
+	DataSizeBytes int64                  `protobuf:"varint,2,opt,name=data_size_bytes,json=dataSizeBytes,proto3" json:"data_size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvertedIndexInfo) Reset() {
+	*x = InvertedIndexInfo{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvertedIndexInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvertedIndexInfo) ProtoMessage() {}
+
+func (x *InvertedIndexInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvertedIndexInfo.ProtoReflect.Descriptor instead.
+func (*InvertedIndexInfo) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *InvertedIndexInfo) GetDataCount() int64 {
+	if x != nil {
+		return x.DataCount
+	}
+	return 0
+}
+
+func (x *InvertedIndexInfo) GetDataSizeBytes() int64 {
+	if x != nil {
+		return x.DataSizeBytes
+	}
+	return 0
+}
+
+// SIDXInfo is the secondary (sorted) index of a shard.
+type SIDXInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DataCount     int64                  `protobuf:"varint,1,opt,name=data_count,json=dataCount,proto3" json:"data_count,omitempty"`
+	DataSizeBytes int64                  `protobuf:"varint,2,opt,name=data_size_bytes,json=dataSizeBytes,proto3" json:"data_size_bytes,omitempty"`
+	PartCount     int64                  `protobuf:"varint,3,opt,name=part_count,json=partCount,proto3" json:"part_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SIDXInfo) Reset() {
+	*x = SIDXInfo{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SIDXInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SIDXInfo) ProtoMessage() {}
+
+func (x *SIDXInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SIDXInfo.ProtoReflect.Descriptor instead.
+func (*SIDXInfo) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SIDXInfo) GetDataCount() int64 {
+	if x != nil {
+		return x.DataCount
+	}
+	return 0
+}
+
+func (x *SIDXInfo) GetDataSizeBytes() int64 {
+	if x != nil {
+		return x.DataSizeBytes
+	}
+	return 0
+}
+
+func (x *SIDXInfo) GetPartCount() int64 {
+	if x != nil {
+		return x.PartCount
+	}
+	return 0
+}
+
+// LiaisonInfo is what a liaison holds for a group that has not reached the data nodes yet.
+type LiaisonInfo struct {
+	state                       protoimpl.MessageState `protogen:"open.v1"`
+	PendingWriteDataCount       int64                  `protobuf:"varint,1,opt,name=pending_write_data_count,json=pendingWriteDataCount,proto3" json:"pending_write_data_count,omitempty"`
+	PendingSyncPartCount        int64                  `protobuf:"varint,2,opt,name=pending_sync_part_count,json=pendingSyncPartCount,proto3" json:"pending_sync_part_count,omitempty"`
+	PendingSyncDataSizeBytes    int64                  `protobuf:"varint,3,opt,name=pending_sync_data_size_bytes,json=pendingSyncDataSizeBytes,proto3" json:"pending_sync_data_size_bytes,omitempty"`
+	PendingHandoffPartCount     int64                  `protobuf:"varint,4,opt,name=pending_handoff_part_count,json=pendingHandoffPartCount,proto3" json:"pending_handoff_part_count,omitempty"`
+	PendingHandoffDataSizeBytes int64                  `protobuf:"varint,5,opt,name=pending_handoff_data_size_bytes,json=pendingHandoffDataSizeBytes,proto3" json:"pending_handoff_data_size_bytes,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
+}
+
+func (x *LiaisonInfo) Reset() {
+	*x = LiaisonInfo{}
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiaisonInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiaisonInfo) ProtoMessage() {}
+
+func (x *LiaisonInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiaisonInfo.ProtoReflect.Descriptor instead.
+func (*LiaisonInfo) Descriptor() ([]byte, []int) {
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *LiaisonInfo) GetPendingWriteDataCount() int64 {
+	if x != nil {
+		return x.PendingWriteDataCount
+	}
+	return 0
+}
+
+func (x *LiaisonInfo) GetPendingSyncPartCount() int64 {
+	if x != nil {
+		return x.PendingSyncPartCount
+	}
+	return 0
+}
+
+func (x *LiaisonInfo) GetPendingSyncDataSizeBytes() int64 {
+	if x != nil {
+		return x.PendingSyncDataSizeBytes
+	}
+	return 0
+}
+
+func (x *LiaisonInfo) GetPendingHandoffPartCount() int64 {
+	if x != nil {
+		return x.PendingHandoffPartCount
+	}
+	return 0
+}
+
+func (x *LiaisonInfo) GetPendingHandoffDataSizeBytes() int64 {
+	if x != nil {
+		return x.PendingHandoffDataSizeBytes
+	}
+	return 0
+}
+
 type TraceRegistryServiceCreateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Trace         *Trace                 `protobuf:"bytes,1,opt,name=trace,proto3" json:"trace,omitempty"`
@@ -558,7 +1521,7 @@ type TraceRegistryServiceCreateRequest struct {
 
 func (x *TraceRegistryServiceCreateRequest) Reset() {
 	*x = TraceRegistryServiceCreateRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[12]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +1533,7 @@ func (x *TraceRegistryServiceCreateRequest) String() string {
 func (*TraceRegistryServiceCreateRequest) ProtoMessage() {}
 
 func (x *TraceRegistryServiceCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[12]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +1546,7 @@ func (x *TraceRegistryServiceCreateRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use TraceRegistryServiceCreateRequest.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceCreateRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{12}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TraceRegistryServiceCreateRequest) GetTrace() *Trace {
@@ -602,7 +1565,7 @@ type TraceRegistryServiceCreateResponse struct {
 
 func (x *TraceRegistryServiceCreateResponse) Reset() {
 	*x = TraceRegistryServiceCreateResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[13]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +1577,7 @@ func (x *TraceRegistryServiceCreateResponse) String() string {
 func (*TraceRegistryServiceCreateResponse) ProtoMessage() {}
 
 func (x *TraceRegistryServiceCreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[13]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +1590,7 @@ func (x *TraceRegistryServiceCreateResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use TraceRegistryServiceCreateResponse.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceCreateResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{13}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TraceRegistryServiceCreateResponse) GetModRevision() int64 {
@@ -646,7 +1609,7 @@ type TraceRegistryServiceUpdateRequest struct {
 
 func (x *TraceRegistryServiceUpdateRequest) Reset() {
 	*x = TraceRegistryServiceUpdateRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[14]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -658,7 +1621,7 @@ func (x *TraceRegistryServiceUpdateRequest) String() string {
 func (*TraceRegistryServiceUpdateRequest) ProtoMessage() {}
 
 func (x *TraceRegistryServiceUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[14]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -671,7 +1634,7 @@ func (x *TraceRegistryServiceUpdateRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use TraceRegistryServiceUpdateRequest.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{14}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TraceRegistryServiceUpdateRequest) GetTrace() *Trace {
@@ -690,7 +1653,7 @@ type TraceRegistryServiceUpdateResponse struct {
 
 func (x *TraceRegistryServiceUpdateResponse) Reset() {
 	*x = TraceRegistryServiceUpdateResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[15]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +1665,7 @@ func (x *TraceRegistryServiceUpdateResponse) String() string {
 func (*TraceRegistryServiceUpdateResponse) ProtoMessage() {}
 
 func (x *TraceRegistryServiceUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[15]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +1678,7 @@ func (x *TraceRegistryServiceUpdateResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use TraceRegistryServiceUpdateResponse.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{15}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TraceRegistryServiceUpdateResponse) GetModRevision() int64 {
@@ -734,7 +1697,7 @@ type TraceRegistryServiceDeleteRequest struct {
 
 func (x *TraceRegistryServiceDeleteRequest) Reset() {
 	*x = TraceRegistryServiceDeleteRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[16]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +1709,7 @@ func (x *TraceRegistryServiceDeleteRequest) String() string {
 func (*TraceRegistryServiceDeleteRequest) ProtoMessage() {}
 
 func (x *TraceRegistryServiceDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[16]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +1722,7 @@ func (x *TraceRegistryServiceDeleteRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use TraceRegistryServiceDeleteRequest.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{16}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TraceRegistryServiceDeleteRequest) GetMetadata() *v1.Metadata {
@@ -780,7 +1743,7 @@ type TraceRegistryServiceDeleteResponse struct {
 
 func (x *TraceRegistryServiceDeleteResponse) Reset() {
 	*x = TraceRegistryServiceDeleteResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[17]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +1755,7 @@ func (x *TraceRegistryServiceDeleteResponse) String() string {
 func (*TraceRegistryServiceDeleteResponse) ProtoMessage() {}
 
 func (x *TraceRegistryServiceDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[17]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +1768,7 @@ func (x *TraceRegistryServiceDeleteResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use TraceRegistryServiceDeleteResponse.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{17}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TraceRegistryServiceDeleteResponse) GetDeleted() bool {
@@ -838,7 +1801,7 @@ type TraceRegistryServiceGetRequest struct {
 
 func (x *TraceRegistryServiceGetRequest) Reset() {
 	*x = TraceRegistryServiceGetRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[18]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1813,7 @@ func (x *TraceRegistryServiceGetRequest) String() string {
 func (*TraceRegistryServiceGetRequest) ProtoMessage() {}
 
 func (x *TraceRegistryServiceGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[18]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1826,7 @@ func (x *TraceRegistryServiceGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceRegistryServiceGetRequest.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceGetRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{18}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TraceRegistryServiceGetRequest) GetMetadata() *v1.Metadata {
@@ -882,7 +1845,7 @@ type TraceRegistryServiceGetResponse struct {
 
 func (x *TraceRegistryServiceGetResponse) Reset() {
 	*x = TraceRegistryServiceGetResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[19]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1857,7 @@ func (x *TraceRegistryServiceGetResponse) String() string {
 func (*TraceRegistryServiceGetResponse) ProtoMessage() {}
 
 func (x *TraceRegistryServiceGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[19]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1870,7 @@ func (x *TraceRegistryServiceGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceRegistryServiceGetResponse.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceGetResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{19}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TraceRegistryServiceGetResponse) GetTrace() *Trace {
@@ -926,7 +1889,7 @@ type TraceRegistryServiceExistRequest struct {
 
 func (x *TraceRegistryServiceExistRequest) Reset() {
 	*x = TraceRegistryServiceExistRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[20]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1901,7 @@ func (x *TraceRegistryServiceExistRequest) String() string {
 func (*TraceRegistryServiceExistRequest) ProtoMessage() {}
 
 func (x *TraceRegistryServiceExistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[20]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1914,7 @@ func (x *TraceRegistryServiceExistRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceRegistryServiceExistRequest.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceExistRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{20}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *TraceRegistryServiceExistRequest) GetMetadata() *v1.Metadata {
@@ -971,7 +1934,7 @@ type TraceRegistryServiceExistResponse struct {
 
 func (x *TraceRegistryServiceExistResponse) Reset() {
 	*x = TraceRegistryServiceExistResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[21]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1946,7 @@ func (x *TraceRegistryServiceExistResponse) String() string {
 func (*TraceRegistryServiceExistResponse) ProtoMessage() {}
 
 func (x *TraceRegistryServiceExistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[21]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1959,7 @@ func (x *TraceRegistryServiceExistResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use TraceRegistryServiceExistResponse.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceExistResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{21}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TraceRegistryServiceExistResponse) GetHasGroup() bool {
@@ -1022,7 +1985,7 @@ type TraceRegistryServiceListRequest struct {
 
 func (x *TraceRegistryServiceListRequest) Reset() {
 	*x = TraceRegistryServiceListRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[22]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1997,7 @@ func (x *TraceRegistryServiceListRequest) String() string {
 func (*TraceRegistryServiceListRequest) ProtoMessage() {}
 
 func (x *TraceRegistryServiceListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[22]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +2010,7 @@ func (x *TraceRegistryServiceListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceRegistryServiceListRequest.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceListRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{22}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TraceRegistryServiceListRequest) GetGroup() string {
@@ -1066,7 +2029,7 @@ type TraceRegistryServiceListResponse struct {
 
 func (x *TraceRegistryServiceListResponse) Reset() {
 	*x = TraceRegistryServiceListResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[23]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +2041,7 @@ func (x *TraceRegistryServiceListResponse) String() string {
 func (*TraceRegistryServiceListResponse) ProtoMessage() {}
 
 func (x *TraceRegistryServiceListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[23]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +2054,7 @@ func (x *TraceRegistryServiceListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceRegistryServiceListResponse.ProtoReflect.Descriptor instead.
 func (*TraceRegistryServiceListResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{23}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TraceRegistryServiceListResponse) GetTrace() []*Trace {
@@ -1110,7 +2073,7 @@ type IndexRuleRegistryServiceCreateRequest struct {
 
 func (x *IndexRuleRegistryServiceCreateRequest) Reset() {
 	*x = IndexRuleRegistryServiceCreateRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[24]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +2085,7 @@ func (x *IndexRuleRegistryServiceCreateRequest) String() string {
 func (*IndexRuleRegistryServiceCreateRequest) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[24]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +2098,7 @@ func (x *IndexRuleRegistryServiceCreateRequest) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use IndexRuleRegistryServiceCreateRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceCreateRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{24}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *IndexRuleRegistryServiceCreateRequest) GetIndexRule() *IndexRule {
@@ -1154,7 +2117,7 @@ type IndexRuleRegistryServiceCreateResponse struct {
 
 func (x *IndexRuleRegistryServiceCreateResponse) Reset() {
 	*x = IndexRuleRegistryServiceCreateResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[25]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +2129,7 @@ func (x *IndexRuleRegistryServiceCreateResponse) String() string {
 func (*IndexRuleRegistryServiceCreateResponse) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceCreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[25]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +2142,7 @@ func (x *IndexRuleRegistryServiceCreateResponse) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use IndexRuleRegistryServiceCreateResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceCreateResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{25}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *IndexRuleRegistryServiceCreateResponse) GetModRevision() int64 {
@@ -1198,7 +2161,7 @@ type IndexRuleRegistryServiceUpdateRequest struct {
 
 func (x *IndexRuleRegistryServiceUpdateRequest) Reset() {
 	*x = IndexRuleRegistryServiceUpdateRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[26]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +2173,7 @@ func (x *IndexRuleRegistryServiceUpdateRequest) String() string {
 func (*IndexRuleRegistryServiceUpdateRequest) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[26]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +2186,7 @@ func (x *IndexRuleRegistryServiceUpdateRequest) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use IndexRuleRegistryServiceUpdateRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{26}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *IndexRuleRegistryServiceUpdateRequest) GetIndexRule() *IndexRule {
@@ -1242,7 +2205,7 @@ type IndexRuleRegistryServiceUpdateResponse struct {
 
 func (x *IndexRuleRegistryServiceUpdateResponse) Reset() {
 	*x = IndexRuleRegistryServiceUpdateResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[27]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +2217,7 @@ func (x *IndexRuleRegistryServiceUpdateResponse) String() string {
 func (*IndexRuleRegistryServiceUpdateResponse) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[27]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +2230,7 @@ func (x *IndexRuleRegistryServiceUpdateResponse) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use IndexRuleRegistryServiceUpdateResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{27}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *IndexRuleRegistryServiceUpdateResponse) GetModRevision() int64 {
@@ -1286,7 +2249,7 @@ type IndexRuleRegistryServiceDeleteRequest struct {
 
 func (x *IndexRuleRegistryServiceDeleteRequest) Reset() {
 	*x = IndexRuleRegistryServiceDeleteRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[28]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +2261,7 @@ func (x *IndexRuleRegistryServiceDeleteRequest) String() string {
 func (*IndexRuleRegistryServiceDeleteRequest) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[28]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +2274,7 @@ func (x *IndexRuleRegistryServiceDeleteRequest) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use IndexRuleRegistryServiceDeleteRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{28}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *IndexRuleRegistryServiceDeleteRequest) GetMetadata() *v1.Metadata {
@@ -1332,7 +2295,7 @@ type IndexRuleRegistryServiceDeleteResponse struct {
 
 func (x *IndexRuleRegistryServiceDeleteResponse) Reset() {
 	*x = IndexRuleRegistryServiceDeleteResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[29]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +2307,7 @@ func (x *IndexRuleRegistryServiceDeleteResponse) String() string {
 func (*IndexRuleRegistryServiceDeleteResponse) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[29]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +2320,7 @@ func (x *IndexRuleRegistryServiceDeleteResponse) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use IndexRuleRegistryServiceDeleteResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{29}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *IndexRuleRegistryServiceDeleteResponse) GetDeleted() bool {
@@ -1390,7 +2353,7 @@ type IndexRuleRegistryServiceGetRequest struct {
 
 func (x *IndexRuleRegistryServiceGetRequest) Reset() {
 	*x = IndexRuleRegistryServiceGetRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[30]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +2365,7 @@ func (x *IndexRuleRegistryServiceGetRequest) String() string {
 func (*IndexRuleRegistryServiceGetRequest) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[30]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +2378,7 @@ func (x *IndexRuleRegistryServiceGetRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use IndexRuleRegistryServiceGetRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceGetRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{30}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *IndexRuleRegistryServiceGetRequest) GetMetadata() *v1.Metadata {
@@ -1434,7 +2397,7 @@ type IndexRuleRegistryServiceGetResponse struct {
 
 func (x *IndexRuleRegistryServiceGetResponse) Reset() {
 	*x = IndexRuleRegistryServiceGetResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[31]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +2409,7 @@ func (x *IndexRuleRegistryServiceGetResponse) String() string {
 func (*IndexRuleRegistryServiceGetResponse) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[31]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +2422,7 @@ func (x *IndexRuleRegistryServiceGetResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use IndexRuleRegistryServiceGetResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceGetResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{31}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *IndexRuleRegistryServiceGetResponse) GetIndexRule() *IndexRule {
@@ -1478,7 +2441,7 @@ type IndexRuleRegistryServiceListRequest struct {
 
 func (x *IndexRuleRegistryServiceListRequest) Reset() {
 	*x = IndexRuleRegistryServiceListRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[32]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +2453,7 @@ func (x *IndexRuleRegistryServiceListRequest) String() string {
 func (*IndexRuleRegistryServiceListRequest) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[32]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +2466,7 @@ func (x *IndexRuleRegistryServiceListRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use IndexRuleRegistryServiceListRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceListRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{32}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *IndexRuleRegistryServiceListRequest) GetGroup() string {
@@ -1522,7 +2485,7 @@ type IndexRuleRegistryServiceListResponse struct {
 
 func (x *IndexRuleRegistryServiceListResponse) Reset() {
 	*x = IndexRuleRegistryServiceListResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[33]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +2497,7 @@ func (x *IndexRuleRegistryServiceListResponse) String() string {
 func (*IndexRuleRegistryServiceListResponse) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[33]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +2510,7 @@ func (x *IndexRuleRegistryServiceListResponse) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use IndexRuleRegistryServiceListResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceListResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{33}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *IndexRuleRegistryServiceListResponse) GetIndexRule() []*IndexRule {
@@ -1566,7 +2529,7 @@ type IndexRuleRegistryServiceExistRequest struct {
 
 func (x *IndexRuleRegistryServiceExistRequest) Reset() {
 	*x = IndexRuleRegistryServiceExistRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[34]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +2541,7 @@ func (x *IndexRuleRegistryServiceExistRequest) String() string {
 func (*IndexRuleRegistryServiceExistRequest) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceExistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[34]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +2554,7 @@ func (x *IndexRuleRegistryServiceExistRequest) ProtoReflect() protoreflect.Messa
 
 // Deprecated: Use IndexRuleRegistryServiceExistRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceExistRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{34}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *IndexRuleRegistryServiceExistRequest) GetMetadata() *v1.Metadata {
@@ -1611,7 +2574,7 @@ type IndexRuleRegistryServiceExistResponse struct {
 
 func (x *IndexRuleRegistryServiceExistResponse) Reset() {
 	*x = IndexRuleRegistryServiceExistResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[35]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +2586,7 @@ func (x *IndexRuleRegistryServiceExistResponse) String() string {
 func (*IndexRuleRegistryServiceExistResponse) ProtoMessage() {}
 
 func (x *IndexRuleRegistryServiceExistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[35]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +2599,7 @@ func (x *IndexRuleRegistryServiceExistResponse) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use IndexRuleRegistryServiceExistResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleRegistryServiceExistResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{35}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *IndexRuleRegistryServiceExistResponse) GetHasGroup() bool {
@@ -1662,7 +2625,7 @@ type IndexRuleBindingRegistryServiceCreateRequest struct {
 
 func (x *IndexRuleBindingRegistryServiceCreateRequest) Reset() {
 	*x = IndexRuleBindingRegistryServiceCreateRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[36]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1674,7 +2637,7 @@ func (x *IndexRuleBindingRegistryServiceCreateRequest) String() string {
 func (*IndexRuleBindingRegistryServiceCreateRequest) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[36]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1687,7 +2650,7 @@ func (x *IndexRuleBindingRegistryServiceCreateRequest) ProtoReflect() protorefle
 
 // Deprecated: Use IndexRuleBindingRegistryServiceCreateRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceCreateRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{36}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *IndexRuleBindingRegistryServiceCreateRequest) GetIndexRuleBinding() *IndexRuleBinding {
@@ -1706,7 +2669,7 @@ type IndexRuleBindingRegistryServiceCreateResponse struct {
 
 func (x *IndexRuleBindingRegistryServiceCreateResponse) Reset() {
 	*x = IndexRuleBindingRegistryServiceCreateResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[37]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +2681,7 @@ func (x *IndexRuleBindingRegistryServiceCreateResponse) String() string {
 func (*IndexRuleBindingRegistryServiceCreateResponse) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceCreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[37]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +2694,7 @@ func (x *IndexRuleBindingRegistryServiceCreateResponse) ProtoReflect() protorefl
 
 // Deprecated: Use IndexRuleBindingRegistryServiceCreateResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceCreateResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{37}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *IndexRuleBindingRegistryServiceCreateResponse) GetModRevision() int64 {
@@ -1750,7 +2713,7 @@ type IndexRuleBindingRegistryServiceUpdateRequest struct {
 
 func (x *IndexRuleBindingRegistryServiceUpdateRequest) Reset() {
 	*x = IndexRuleBindingRegistryServiceUpdateRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[38]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +2725,7 @@ func (x *IndexRuleBindingRegistryServiceUpdateRequest) String() string {
 func (*IndexRuleBindingRegistryServiceUpdateRequest) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[38]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +2738,7 @@ func (x *IndexRuleBindingRegistryServiceUpdateRequest) ProtoReflect() protorefle
 
 // Deprecated: Use IndexRuleBindingRegistryServiceUpdateRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{38}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *IndexRuleBindingRegistryServiceUpdateRequest) GetIndexRuleBinding() *IndexRuleBinding {
@@ -1794,7 +2757,7 @@ type IndexRuleBindingRegistryServiceUpdateResponse struct {
 
 func (x *IndexRuleBindingRegistryServiceUpdateResponse) Reset() {
 	*x = IndexRuleBindingRegistryServiceUpdateResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[39]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +2769,7 @@ func (x *IndexRuleBindingRegistryServiceUpdateResponse) String() string {
 func (*IndexRuleBindingRegistryServiceUpdateResponse) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[39]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +2782,7 @@ func (x *IndexRuleBindingRegistryServiceUpdateResponse) ProtoReflect() protorefl
 
 // Deprecated: Use IndexRuleBindingRegistryServiceUpdateResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{39}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *IndexRuleBindingRegistryServiceUpdateResponse) GetModRevision() int64 {
@@ -1838,7 +2801,7 @@ type IndexRuleBindingRegistryServiceDeleteRequest struct {
 
 func (x *IndexRuleBindingRegistryServiceDeleteRequest) Reset() {
 	*x = IndexRuleBindingRegistryServiceDeleteRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[40]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +2813,7 @@ func (x *IndexRuleBindingRegistryServiceDeleteRequest) String() string {
 func (*IndexRuleBindingRegistryServiceDeleteRequest) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[40]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +2826,7 @@ func (x *IndexRuleBindingRegistryServiceDeleteRequest) ProtoReflect() protorefle
 
 // Deprecated: Use IndexRuleBindingRegistryServiceDeleteRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{40}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *IndexRuleBindingRegistryServiceDeleteRequest) GetMetadata() *v1.Metadata {
@@ -1884,7 +2847,7 @@ type IndexRuleBindingRegistryServiceDeleteResponse struct {
 
 func (x *IndexRuleBindingRegistryServiceDeleteResponse) Reset() {
 	*x = IndexRuleBindingRegistryServiceDeleteResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[41]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1896,7 +2859,7 @@ func (x *IndexRuleBindingRegistryServiceDeleteResponse) String() string {
 func (*IndexRuleBindingRegistryServiceDeleteResponse) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[41]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1909,7 +2872,7 @@ func (x *IndexRuleBindingRegistryServiceDeleteResponse) ProtoReflect() protorefl
 
 // Deprecated: Use IndexRuleBindingRegistryServiceDeleteResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{41}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *IndexRuleBindingRegistryServiceDeleteResponse) GetDeleted() bool {
@@ -1942,7 +2905,7 @@ type IndexRuleBindingRegistryServiceGetRequest struct {
 
 func (x *IndexRuleBindingRegistryServiceGetRequest) Reset() {
 	*x = IndexRuleBindingRegistryServiceGetRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[42]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2917,7 @@ func (x *IndexRuleBindingRegistryServiceGetRequest) String() string {
 func (*IndexRuleBindingRegistryServiceGetRequest) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[42]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2930,7 @@ func (x *IndexRuleBindingRegistryServiceGetRequest) ProtoReflect() protoreflect.
 
 // Deprecated: Use IndexRuleBindingRegistryServiceGetRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceGetRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{42}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *IndexRuleBindingRegistryServiceGetRequest) GetMetadata() *v1.Metadata {
@@ -1986,7 +2949,7 @@ type IndexRuleBindingRegistryServiceGetResponse struct {
 
 func (x *IndexRuleBindingRegistryServiceGetResponse) Reset() {
 	*x = IndexRuleBindingRegistryServiceGetResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[43]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2961,7 @@ func (x *IndexRuleBindingRegistryServiceGetResponse) String() string {
 func (*IndexRuleBindingRegistryServiceGetResponse) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[43]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2974,7 @@ func (x *IndexRuleBindingRegistryServiceGetResponse) ProtoReflect() protoreflect
 
 // Deprecated: Use IndexRuleBindingRegistryServiceGetResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceGetResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{43}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *IndexRuleBindingRegistryServiceGetResponse) GetIndexRuleBinding() *IndexRuleBinding {
@@ -2030,7 +2993,7 @@ type IndexRuleBindingRegistryServiceListRequest struct {
 
 func (x *IndexRuleBindingRegistryServiceListRequest) Reset() {
 	*x = IndexRuleBindingRegistryServiceListRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[44]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +3005,7 @@ func (x *IndexRuleBindingRegistryServiceListRequest) String() string {
 func (*IndexRuleBindingRegistryServiceListRequest) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[44]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +3018,7 @@ func (x *IndexRuleBindingRegistryServiceListRequest) ProtoReflect() protoreflect
 
 // Deprecated: Use IndexRuleBindingRegistryServiceListRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceListRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{44}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *IndexRuleBindingRegistryServiceListRequest) GetGroup() string {
@@ -2074,7 +3037,7 @@ type IndexRuleBindingRegistryServiceListResponse struct {
 
 func (x *IndexRuleBindingRegistryServiceListResponse) Reset() {
 	*x = IndexRuleBindingRegistryServiceListResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[45]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2086,7 +3049,7 @@ func (x *IndexRuleBindingRegistryServiceListResponse) String() string {
 func (*IndexRuleBindingRegistryServiceListResponse) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[45]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2099,7 +3062,7 @@ func (x *IndexRuleBindingRegistryServiceListResponse) ProtoReflect() protoreflec
 
 // Deprecated: Use IndexRuleBindingRegistryServiceListResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceListResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{45}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *IndexRuleBindingRegistryServiceListResponse) GetIndexRuleBinding() []*IndexRuleBinding {
@@ -2118,7 +3081,7 @@ type IndexRuleBindingRegistryServiceExistRequest struct {
 
 func (x *IndexRuleBindingRegistryServiceExistRequest) Reset() {
 	*x = IndexRuleBindingRegistryServiceExistRequest{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[46]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2130,7 +3093,7 @@ func (x *IndexRuleBindingRegistryServiceExistRequest) String() string {
 func (*IndexRuleBindingRegistryServiceExistRequest) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceExistRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[46]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2143,7 +3106,7 @@ func (x *IndexRuleBindingRegistryServiceExistRequest) ProtoReflect() protoreflec
 
 // Deprecated: Use IndexRuleBindingRegistryServiceExistRequest.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceExistRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{46}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *IndexRuleBindingRegistryServiceExistRequest) GetMetadata() *v1.Metadata {
@@ -2163,7 +3126,7 @@ type IndexRuleBindingRegistryServiceExistResponse struct {
 
 func (x *IndexRuleBindingRegistryServiceExistResponse) Reset() {
 	*x = IndexRuleBindingRegistryServiceExistResponse{}
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[47]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2175,7 +3138,7 @@ func (x *IndexRuleBindingRegistryServiceExistResponse) String() string {
 func (*IndexRuleBindingRegistryServiceExistResponse) ProtoMessage() {}
 
 func (x *IndexRuleBindingRegistryServiceExistResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[47]
+	mi := &file_banyandb_database_v1_rpc_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2188,7 +3151,7 @@ func (x *IndexRuleBindingRegistryServiceExistResponse) ProtoReflect() protorefle
 
 // Deprecated: Use IndexRuleBindingRegistryServiceExistResponse.ProtoReflect.Descriptor instead.
 func (*IndexRuleBindingRegistryServiceExistResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{47}
+	return file_banyandb_database_v1_rpc_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *IndexRuleBindingRegistryServiceExistResponse) GetHasGroup() bool {
@@ -2209,7 +3172,7 @@ var File_banyandb_database_v1_rpc_proto protoreflect.FileDescriptor
 
 const file_banyandb_database_v1_rpc_proto_rawDesc = "" +
 	"\n" +
-	"\x1ebanyandb/database/v1/rpc.proto\x12\x14banyandb.database.v1\x1a\x1fbanyandb/common/v1/common.proto\x1a!banyandb/database/v1/schema.proto\x1a\x1cgoogle/api/annotations.proto\"T\n" +
+	"\x1ebanyandb/database/v1/rpc.proto\x12\x14banyandb.database.v1\x1a\x1fbanyandb/common/v1/common.proto\x1a#banyandb/database/v1/database.proto\x1a!banyandb/database/v1/schema.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"T\n" +
 	"!GroupRegistryServiceCreateRequest\x12/\n" +
 	"\x05group\x18\x01 \x01(\v2\x19.banyandb.common.v1.GroupR\x05group\"G\n" +
 	"\"GroupRegistryServiceCreateResponse\x12!\n" +
@@ -2217,11 +3180,15 @@ const file_banyandb_database_v1_rpc_proto_rawDesc = "" +
 	"!GroupRegistryServiceUpdateRequest\x12/\n" +
 	"\x05group\x18\x01 \x01(\v2\x19.banyandb.common.v1.GroupR\x05group\"G\n" +
 	"\"GroupRegistryServiceUpdateResponse\x12!\n" +
-	"\fmod_revision\x18\x01 \x01(\x03R\vmodRevision\"9\n" +
+	"\fmod_revision\x18\x01 \x01(\x03R\vmodRevision\"\x85\x01\n" +
 	"!GroupRegistryServiceDeleteRequest\x12\x14\n" +
-	"\x05group\x18\x01 \x01(\tR\x05group\">\n" +
-	"\"GroupRegistryServiceDeleteResponse\x12\x18\n" +
-	"\adeleted\x18\x01 \x01(\bR\adeleted\"6\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x17\n" +
+	"\adry_run\x18\x02 \x01(\bR\x06dryRun\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\x12\x1b\n" +
+	"\tdata_only\x18\x04 \x01(\bR\bdataOnly\"g\n" +
+	"\"GroupRegistryServiceDeleteResponse\x12A\n" +
+	"\vschema_info\x18\x01 \x01(\v2 .banyandb.database.v1.SchemaInfoR\n" +
+	"schemaInfo\"6\n" +
 	"\x1eGroupRegistryServiceGetRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\"R\n" +
 	"\x1fGroupRegistryServiceGetResponse\x12/\n" +
@@ -2232,7 +3199,96 @@ const file_banyandb_database_v1_rpc_proto_rawDesc = "" +
 	" GroupRegistryServiceExistRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\"@\n" +
 	"!GroupRegistryServiceExistResponse\x12\x1b\n" +
-	"\thas_group\x18\x01 \x01(\bR\bhasGroup\"V\n" +
+	"\thas_group\x18\x01 \x01(\bR\bhasGroup\"\xf8\x01\n" +
+	"\n" +
+	"SchemaInfo\x12\x18\n" +
+	"\astreams\x18\x01 \x03(\tR\astreams\x12\x1a\n" +
+	"\bmeasures\x18\x02 \x03(\tR\bmeasures\x12\x16\n" +
+	"\x06traces\x18\x03 \x03(\tR\x06traces\x12\x1e\n" +
+	"\n" +
+	"properties\x18\x04 \x03(\tR\n" +
+	"properties\x12\x1f\n" +
+	"\vindex_rules\x18\x05 \x03(\tR\n" +
+	"indexRules\x12.\n" +
+	"\x13index_rule_bindings\x18\x06 \x03(\tR\x11indexRuleBindings\x12+\n" +
+	"\x11topn_aggregations\x18\a \x03(\tR\x10topnAggregations\"\x94\x06\n" +
+	"\x11GroupDeletionTask\x12R\n" +
+	"\rcurrent_phase\x18\x01 \x01(\x0e2-.banyandb.database.v1.GroupDeletionTask.PhaseR\fcurrentPhase\x12[\n" +
+	"\ftotal_counts\x18\x02 \x03(\v28.banyandb.database.v1.GroupDeletionTask.TotalCountsEntryR\vtotalCounts\x12a\n" +
+	"\x0edeleted_counts\x18\x03 \x03(\v2:.banyandb.database.v1.GroupDeletionTask.DeletedCountsEntryR\rdeletedCounts\x121\n" +
+	"\x15total_data_size_bytes\x18\x04 \x01(\x03R\x12totalDataSizeBytes\x125\n" +
+	"\x17deleted_data_size_bytes\x18\x05 \x01(\x03R\x14deletedDataSizeBytes\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x1a>\n" +
+	"\x10TotalCountsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a@\n" +
+	"\x12DeletedCountsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"o\n" +
+	"\x05Phase\x12\x15\n" +
+	"\x11PHASE_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rPHASE_PENDING\x10\x01\x12\x15\n" +
+	"\x11PHASE_IN_PROGRESS\x10\x02\x12\x13\n" +
+	"\x0fPHASE_COMPLETED\x10\x03\x12\x10\n" +
+	"\fPHASE_FAILED\x10\x04\"8\n" +
+	" GroupRegistryServiceQueryRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\"`\n" +
+	"!GroupRegistryServiceQueryResponse\x12;\n" +
+	"\x04task\x18\x01 \x01(\v2'.banyandb.database.v1.GroupDeletionTaskR\x04task\":\n" +
+	"\"GroupRegistryServiceInspectRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\"\x9c\x02\n" +
+	"#GroupRegistryServiceInspectResponse\x12/\n" +
+	"\x05group\x18\x01 \x01(\v2\x19.banyandb.common.v1.GroupR\x05group\x12A\n" +
+	"\vschema_info\x18\x02 \x01(\v2 .banyandb.database.v1.SchemaInfoR\n" +
+	"schemaInfo\x12;\n" +
+	"\tdata_info\x18\x03 \x03(\v2\x1e.banyandb.database.v1.DataInfoR\bdataInfo\x12D\n" +
+	"\fliaison_info\x18\x04 \x03(\v2!.banyandb.database.v1.LiaisonInfoR\vliaisonInfo\"\xa8\x01\n" +
+	"\bDataInfo\x12.\n" +
+	"\x04node\x18\x01 \x01(\v2\x1a.banyandb.database.v1.NodeR\x04node\x12D\n" +
+	"\fsegment_info\x18\x02 \x03(\v2!.banyandb.database.v1.SegmentInfoR\vsegmentInfo\x12&\n" +
+	"\x0fdata_size_bytes\x18\x03 \x01(\x03R\rdataSizeBytes\"\x8f\x02\n" +
+	"\vSegmentInfo\x12\x1d\n" +
+	"\n" +
+	"segment_id\x18\x01 \x01(\tR\tsegmentId\x12(\n" +
+	"\x10time_range_start\x18\x02 \x01(\tR\x0etimeRangeStart\x12$\n" +
+	"\x0etime_range_end\x18\x03 \x01(\tR\ftimeRangeEnd\x12>\n" +
+	"\n" +
+	"shard_info\x18\x04 \x03(\v2\x1f.banyandb.database.v1.ShardInfoR\tshardInfo\x12Q\n" +
+	"\x11series_index_info\x18\x05 \x01(\v2%.banyandb.database.v1.SeriesIndexInfoR\x0fseriesIndexInfo\"\xca\x02\n" +
+	"\tShardInfo\x12\x19\n" +
+	"\bshard_id\x18\x01 \x01(\rR\ashardId\x12\x1d\n" +
+	"\n" +
+	"data_count\x18\x02 \x01(\x03R\tdataCount\x12&\n" +
+	"\x0fdata_size_bytes\x18\x03 \x01(\x03R\rdataSizeBytes\x12\x1d\n" +
+	"\n" +
+	"part_count\x18\x04 \x01(\x03R\tpartCount\x12W\n" +
+	"\x13inverted_index_info\x18\x05 \x01(\v2'.banyandb.database.v1.InvertedIndexInfoR\x11invertedIndexInfo\x12;\n" +
+	"\tsidx_info\x18\x06 \x01(\v2\x1e.banyandb.database.v1.SIDXInfoR\bsidxInfo\x12&\n" +
+	"\x0ffile_part_count\x18\a \x01(\x03R\rfilePartCount\"X\n" +
+	"\x0fSeriesIndexInfo\x12\x1d\n" +
+	"\n" +
+	"data_count\x18\x01 \x01(\x03R\tdataCount\x12&\n" +
+	"\x0fdata_size_bytes\x18\x02 \x01(\x03R\rdataSizeBytes\"Z\n" +
+	"\x11InvertedIndexInfo\x12\x1d\n" +
+	"\n" +
+	"data_count\x18\x01 \x01(\x03R\tdataCount\x12&\n" +
+	"\x0fdata_size_bytes\x18\x02 \x01(\x03R\rdataSizeBytes\"p\n" +
+	"\bSIDXInfo\x12\x1d\n" +
+	"\n" +
+	"data_count\x18\x01 \x01(\x03R\tdataCount\x12&\n" +
+	"\x0fdata_size_bytes\x18\x02 \x01(\x03R\rdataSizeBytes\x12\x1d\n" +
+	"\n" +
+	"part_count\x18\x03 \x01(\x03R\tpartCount\"\xc0\x02\n" +
+	"\vLiaisonInfo\x127\n" +
+	"\x18pending_write_data_count\x18\x01 \x01(\x03R\x15pendingWriteDataCount\x125\n" +
+	"\x17pending_sync_part_count\x18\x02 \x01(\x03R\x14pendingSyncPartCount\x12>\n" +
+	"\x1cpending_sync_data_size_bytes\x18\x03 \x01(\x03R\x18pendingSyncDataSizeBytes\x12;\n" +
+	"\x1apending_handoff_part_count\x18\x04 \x01(\x03R\x17pendingHandoffPartCount\x12D\n" +
+	"\x1fpending_handoff_data_size_bytes\x18\x05 \x01(\x03R\x1bpendingHandoffDataSizeBytes\"V\n" +
 	"!TraceRegistryServiceCreateRequest\x121\n" +
 	"\x05trace\x18\x01 \x01(\v2\x1b.banyandb.database.v1.TraceR\x05trace\"G\n" +
 	"\"TraceRegistryServiceCreateResponse\x12!\n" +
@@ -2320,14 +3376,16 @@ const file_banyandb_database_v1_rpc_proto_rawDesc = "" +
 	"\bmetadata\x18\x01 \x01(\v2\x1c.banyandb.common.v1.MetadataR\bmetadata\"\x80\x01\n" +
 	",IndexRuleBindingRegistryServiceExistResponse\x12\x1b\n" +
 	"\thas_group\x18\x01 \x01(\bR\bhasGroup\x123\n" +
-	"\x16has_index_rule_binding\x18\x02 \x01(\bR\x13hasIndexRuleBinding2\xab\a\n" +
+	"\x16has_index_rule_binding\x18\x02 \x01(\bR\x13hasIndexRuleBinding2\xea\t\n" +
 	"\x14GroupRegistryService\x12\x98\x01\n" +
 	"\x06Create\x127.banyandb.database.v1.GroupRegistryServiceCreateRequest\x1a8.banyandb.database.v1.GroupRegistryServiceCreateResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/group/schema\x12\xae\x01\n" +
 	"\x06Update\x127.banyandb.database.v1.GroupRegistryServiceUpdateRequest\x1a8.banyandb.database.v1.GroupRegistryServiceUpdateResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\x1a&/v1/group/schema/{group.metadata.name}\x12\x9d\x01\n" +
 	"\x06Delete\x127.banyandb.database.v1.GroupRegistryServiceDeleteRequest\x1a8.banyandb.database.v1.GroupRegistryServiceDeleteResponse\" \x82\xd3\xe4\x93\x02\x1a*\x18/v1/group/schema/{group}\x12\x94\x01\n" +
 	"\x03Get\x124.banyandb.database.v1.GroupRegistryServiceGetRequest\x1a5.banyandb.database.v1.GroupRegistryServiceGetResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/group/schema/{group}\x12\x95\x01\n" +
 	"\x04List\x125.banyandb.database.v1.GroupRegistryServiceListRequest\x1a6.banyandb.database.v1.GroupRegistryServiceListResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/group/schema/lists\x12x\n" +
-	"\x05Exist\x126.banyandb.database.v1.GroupRegistryServiceExistRequest\x1a7.banyandb.database.v1.GroupRegistryServiceExistResponse2\xfc\a\n" +
+	"\x05Exist\x126.banyandb.database.v1.GroupRegistryServiceExistRequest\x1a7.banyandb.database.v1.GroupRegistryServiceExistResponse\x12\xa1\x01\n" +
+	"\aInspect\x128.banyandb.database.v1.GroupRegistryServiceInspectRequest\x1a9.banyandb.database.v1.GroupRegistryServiceInspectResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/group/content/{group}\x12\x98\x01\n" +
+	"\x05Query\x126.banyandb.database.v1.GroupRegistryServiceQueryRequest\x1a7.banyandb.database.v1.GroupRegistryServiceQueryResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/group/task/{group}2\xfc\a\n" +
 	"\x14TraceRegistryService\x12\x98\x01\n" +
 	"\x06Create\x127.banyandb.database.v1.TraceRegistryServiceCreateRequest\x1a8.banyandb.database.v1.TraceRegistryServiceCreateResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/trace/schema\x12\xc5\x01\n" +
 	"\x06Update\x127.banyandb.database.v1.TraceRegistryServiceUpdateRequest\x1a8.banyandb.database.v1.TraceRegistryServiceUpdateResponse\"H\x82\xd3\xe4\x93\x02B:\x01*\x1a=/v1/trace/schema/{trace.metadata.group}/{trace.metadata.name}\x12\xb6\x01\n" +
@@ -2363,141 +3421,181 @@ func file_banyandb_database_v1_rpc_proto_rawDescGZIP() []byte {
 	return file_banyandb_database_v1_rpc_proto_rawDescData
 }
 
-var file_banyandb_database_v1_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_banyandb_database_v1_rpc_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_banyandb_database_v1_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_banyandb_database_v1_rpc_proto_goTypes = []any{
-	(*GroupRegistryServiceCreateRequest)(nil),             // 0: banyandb.database.v1.GroupRegistryServiceCreateRequest
-	(*GroupRegistryServiceCreateResponse)(nil),            // 1: banyandb.database.v1.GroupRegistryServiceCreateResponse
-	(*GroupRegistryServiceUpdateRequest)(nil),             // 2: banyandb.database.v1.GroupRegistryServiceUpdateRequest
-	(*GroupRegistryServiceUpdateResponse)(nil),            // 3: banyandb.database.v1.GroupRegistryServiceUpdateResponse
-	(*GroupRegistryServiceDeleteRequest)(nil),             // 4: banyandb.database.v1.GroupRegistryServiceDeleteRequest
-	(*GroupRegistryServiceDeleteResponse)(nil),            // 5: banyandb.database.v1.GroupRegistryServiceDeleteResponse
-	(*GroupRegistryServiceGetRequest)(nil),                // 6: banyandb.database.v1.GroupRegistryServiceGetRequest
-	(*GroupRegistryServiceGetResponse)(nil),               // 7: banyandb.database.v1.GroupRegistryServiceGetResponse
-	(*GroupRegistryServiceListRequest)(nil),               // 8: banyandb.database.v1.GroupRegistryServiceListRequest
-	(*GroupRegistryServiceListResponse)(nil),              // 9: banyandb.database.v1.GroupRegistryServiceListResponse
-	(*GroupRegistryServiceExistRequest)(nil),              // 10: banyandb.database.v1.GroupRegistryServiceExistRequest
-	(*GroupRegistryServiceExistResponse)(nil),             // 11: banyandb.database.v1.GroupRegistryServiceExistResponse
-	(*TraceRegistryServiceCreateRequest)(nil),             // 12: banyandb.database.v1.TraceRegistryServiceCreateRequest
-	(*TraceRegistryServiceCreateResponse)(nil),            // 13: banyandb.database.v1.TraceRegistryServiceCreateResponse
-	(*TraceRegistryServiceUpdateRequest)(nil),             // 14: banyandb.database.v1.TraceRegistryServiceUpdateRequest
-	(*TraceRegistryServiceUpdateResponse)(nil),            // 15: banyandb.database.v1.TraceRegistryServiceUpdateResponse
-	(*TraceRegistryServiceDeleteRequest)(nil),             // 16: banyandb.database.v1.TraceRegistryServiceDeleteRequest
-	(*TraceRegistryServiceDeleteResponse)(nil),            // 17: banyandb.database.v1.TraceRegistryServiceDeleteResponse
-	(*TraceRegistryServiceGetRequest)(nil),                // 18: banyandb.database.v1.TraceRegistryServiceGetRequest
-	(*TraceRegistryServiceGetResponse)(nil),               // 19: banyandb.database.v1.TraceRegistryServiceGetResponse
-	(*TraceRegistryServiceExistRequest)(nil),              // 20: banyandb.database.v1.TraceRegistryServiceExistRequest
-	(*TraceRegistryServiceExistResponse)(nil),             // 21: banyandb.database.v1.TraceRegistryServiceExistResponse
-	(*TraceRegistryServiceListRequest)(nil),               // 22: banyandb.database.v1.TraceRegistryServiceListRequest
-	(*TraceRegistryServiceListResponse)(nil),              // 23: banyandb.database.v1.TraceRegistryServiceListResponse
-	(*IndexRuleRegistryServiceCreateRequest)(nil),         // 24: banyandb.database.v1.IndexRuleRegistryServiceCreateRequest
-	(*IndexRuleRegistryServiceCreateResponse)(nil),        // 25: banyandb.database.v1.IndexRuleRegistryServiceCreateResponse
-	(*IndexRuleRegistryServiceUpdateRequest)(nil),         // 26: banyandb.database.v1.IndexRuleRegistryServiceUpdateRequest
-	(*IndexRuleRegistryServiceUpdateResponse)(nil),        // 27: banyandb.database.v1.IndexRuleRegistryServiceUpdateResponse
-	(*IndexRuleRegistryServiceDeleteRequest)(nil),         // 28: banyandb.database.v1.IndexRuleRegistryServiceDeleteRequest
-	(*IndexRuleRegistryServiceDeleteResponse)(nil),        // 29: banyandb.database.v1.IndexRuleRegistryServiceDeleteResponse
-	(*IndexRuleRegistryServiceGetRequest)(nil),            // 30: banyandb.database.v1.IndexRuleRegistryServiceGetRequest
-	(*IndexRuleRegistryServiceGetResponse)(nil),           // 31: banyandb.database.v1.IndexRuleRegistryServiceGetResponse
-	(*IndexRuleRegistryServiceListRequest)(nil),           // 32: banyandb.database.v1.IndexRuleRegistryServiceListRequest
-	(*IndexRuleRegistryServiceListResponse)(nil),          // 33: banyandb.database.v1.IndexRuleRegistryServiceListResponse
-	(*IndexRuleRegistryServiceExistRequest)(nil),          // 34: banyandb.database.v1.IndexRuleRegistryServiceExistRequest
-	(*IndexRuleRegistryServiceExistResponse)(nil),         // 35: banyandb.database.v1.IndexRuleRegistryServiceExistResponse
-	(*IndexRuleBindingRegistryServiceCreateRequest)(nil),  // 36: banyandb.database.v1.IndexRuleBindingRegistryServiceCreateRequest
-	(*IndexRuleBindingRegistryServiceCreateResponse)(nil), // 37: banyandb.database.v1.IndexRuleBindingRegistryServiceCreateResponse
-	(*IndexRuleBindingRegistryServiceUpdateRequest)(nil),  // 38: banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateRequest
-	(*IndexRuleBindingRegistryServiceUpdateResponse)(nil), // 39: banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateResponse
-	(*IndexRuleBindingRegistryServiceDeleteRequest)(nil),  // 40: banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteRequest
-	(*IndexRuleBindingRegistryServiceDeleteResponse)(nil), // 41: banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteResponse
-	(*IndexRuleBindingRegistryServiceGetRequest)(nil),     // 42: banyandb.database.v1.IndexRuleBindingRegistryServiceGetRequest
-	(*IndexRuleBindingRegistryServiceGetResponse)(nil),    // 43: banyandb.database.v1.IndexRuleBindingRegistryServiceGetResponse
-	(*IndexRuleBindingRegistryServiceListRequest)(nil),    // 44: banyandb.database.v1.IndexRuleBindingRegistryServiceListRequest
-	(*IndexRuleBindingRegistryServiceListResponse)(nil),   // 45: banyandb.database.v1.IndexRuleBindingRegistryServiceListResponse
-	(*IndexRuleBindingRegistryServiceExistRequest)(nil),   // 46: banyandb.database.v1.IndexRuleBindingRegistryServiceExistRequest
-	(*IndexRuleBindingRegistryServiceExistResponse)(nil),  // 47: banyandb.database.v1.IndexRuleBindingRegistryServiceExistResponse
-	(*v1.Group)(nil),         // 48: banyandb.common.v1.Group
-	(*Trace)(nil),            // 49: banyandb.database.v1.Trace
-	(*v1.Metadata)(nil),      // 50: banyandb.common.v1.Metadata
-	(*IndexRule)(nil),        // 51: banyandb.database.v1.IndexRule
-	(*IndexRuleBinding)(nil), // 52: banyandb.database.v1.IndexRuleBinding
+	(GroupDeletionTask_Phase)(0),                          // 0: banyandb.database.v1.GroupDeletionTask.Phase
+	(*GroupRegistryServiceCreateRequest)(nil),             // 1: banyandb.database.v1.GroupRegistryServiceCreateRequest
+	(*GroupRegistryServiceCreateResponse)(nil),            // 2: banyandb.database.v1.GroupRegistryServiceCreateResponse
+	(*GroupRegistryServiceUpdateRequest)(nil),             // 3: banyandb.database.v1.GroupRegistryServiceUpdateRequest
+	(*GroupRegistryServiceUpdateResponse)(nil),            // 4: banyandb.database.v1.GroupRegistryServiceUpdateResponse
+	(*GroupRegistryServiceDeleteRequest)(nil),             // 5: banyandb.database.v1.GroupRegistryServiceDeleteRequest
+	(*GroupRegistryServiceDeleteResponse)(nil),            // 6: banyandb.database.v1.GroupRegistryServiceDeleteResponse
+	(*GroupRegistryServiceGetRequest)(nil),                // 7: banyandb.database.v1.GroupRegistryServiceGetRequest
+	(*GroupRegistryServiceGetResponse)(nil),               // 8: banyandb.database.v1.GroupRegistryServiceGetResponse
+	(*GroupRegistryServiceListRequest)(nil),               // 9: banyandb.database.v1.GroupRegistryServiceListRequest
+	(*GroupRegistryServiceListResponse)(nil),              // 10: banyandb.database.v1.GroupRegistryServiceListResponse
+	(*GroupRegistryServiceExistRequest)(nil),              // 11: banyandb.database.v1.GroupRegistryServiceExistRequest
+	(*GroupRegistryServiceExistResponse)(nil),             // 12: banyandb.database.v1.GroupRegistryServiceExistResponse
+	(*SchemaInfo)(nil),                                    // 13: banyandb.database.v1.SchemaInfo
+	(*GroupDeletionTask)(nil),                             // 14: banyandb.database.v1.GroupDeletionTask
+	(*GroupRegistryServiceQueryRequest)(nil),              // 15: banyandb.database.v1.GroupRegistryServiceQueryRequest
+	(*GroupRegistryServiceQueryResponse)(nil),             // 16: banyandb.database.v1.GroupRegistryServiceQueryResponse
+	(*GroupRegistryServiceInspectRequest)(nil),            // 17: banyandb.database.v1.GroupRegistryServiceInspectRequest
+	(*GroupRegistryServiceInspectResponse)(nil),           // 18: banyandb.database.v1.GroupRegistryServiceInspectResponse
+	(*DataInfo)(nil),                                      // 19: banyandb.database.v1.DataInfo
+	(*SegmentInfo)(nil),                                   // 20: banyandb.database.v1.SegmentInfo
+	(*ShardInfo)(nil),                                     // 21: banyandb.database.v1.ShardInfo
+	(*SeriesIndexInfo)(nil),                               // 22: banyandb.database.v1.SeriesIndexInfo
+	(*InvertedIndexInfo)(nil),                             // 23: banyandb.database.v1.InvertedIndexInfo
+	(*SIDXInfo)(nil),                                      // 24: banyandb.database.v1.SIDXInfo
+	(*LiaisonInfo)(nil),                                   // 25: banyandb.database.v1.LiaisonInfo
+	(*TraceRegistryServiceCreateRequest)(nil),             // 26: banyandb.database.v1.TraceRegistryServiceCreateRequest
+	(*TraceRegistryServiceCreateResponse)(nil),            // 27: banyandb.database.v1.TraceRegistryServiceCreateResponse
+	(*TraceRegistryServiceUpdateRequest)(nil),             // 28: banyandb.database.v1.TraceRegistryServiceUpdateRequest
+	(*TraceRegistryServiceUpdateResponse)(nil),            // 29: banyandb.database.v1.TraceRegistryServiceUpdateResponse
+	(*TraceRegistryServiceDeleteRequest)(nil),             // 30: banyandb.database.v1.TraceRegistryServiceDeleteRequest
+	(*TraceRegistryServiceDeleteResponse)(nil),            // 31: banyandb.database.v1.TraceRegistryServiceDeleteResponse
+	(*TraceRegistryServiceGetRequest)(nil),                // 32: banyandb.database.v1.TraceRegistryServiceGetRequest
+	(*TraceRegistryServiceGetResponse)(nil),               // 33: banyandb.database.v1.TraceRegistryServiceGetResponse
+	(*TraceRegistryServiceExistRequest)(nil),              // 34: banyandb.database.v1.TraceRegistryServiceExistRequest
+	(*TraceRegistryServiceExistResponse)(nil),             // 35: banyandb.database.v1.TraceRegistryServiceExistResponse
+	(*TraceRegistryServiceListRequest)(nil),               // 36: banyandb.database.v1.TraceRegistryServiceListRequest
+	(*TraceRegistryServiceListResponse)(nil),              // 37: banyandb.database.v1.TraceRegistryServiceListResponse
+	(*IndexRuleRegistryServiceCreateRequest)(nil),         // 38: banyandb.database.v1.IndexRuleRegistryServiceCreateRequest
+	(*IndexRuleRegistryServiceCreateResponse)(nil),        // 39: banyandb.database.v1.IndexRuleRegistryServiceCreateResponse
+	(*IndexRuleRegistryServiceUpdateRequest)(nil),         // 40: banyandb.database.v1.IndexRuleRegistryServiceUpdateRequest
+	(*IndexRuleRegistryServiceUpdateResponse)(nil),        // 41: banyandb.database.v1.IndexRuleRegistryServiceUpdateResponse
+	(*IndexRuleRegistryServiceDeleteRequest)(nil),         // 42: banyandb.database.v1.IndexRuleRegistryServiceDeleteRequest
+	(*IndexRuleRegistryServiceDeleteResponse)(nil),        // 43: banyandb.database.v1.IndexRuleRegistryServiceDeleteResponse
+	(*IndexRuleRegistryServiceGetRequest)(nil),            // 44: banyandb.database.v1.IndexRuleRegistryServiceGetRequest
+	(*IndexRuleRegistryServiceGetResponse)(nil),           // 45: banyandb.database.v1.IndexRuleRegistryServiceGetResponse
+	(*IndexRuleRegistryServiceListRequest)(nil),           // 46: banyandb.database.v1.IndexRuleRegistryServiceListRequest
+	(*IndexRuleRegistryServiceListResponse)(nil),          // 47: banyandb.database.v1.IndexRuleRegistryServiceListResponse
+	(*IndexRuleRegistryServiceExistRequest)(nil),          // 48: banyandb.database.v1.IndexRuleRegistryServiceExistRequest
+	(*IndexRuleRegistryServiceExistResponse)(nil),         // 49: banyandb.database.v1.IndexRuleRegistryServiceExistResponse
+	(*IndexRuleBindingRegistryServiceCreateRequest)(nil),  // 50: banyandb.database.v1.IndexRuleBindingRegistryServiceCreateRequest
+	(*IndexRuleBindingRegistryServiceCreateResponse)(nil), // 51: banyandb.database.v1.IndexRuleBindingRegistryServiceCreateResponse
+	(*IndexRuleBindingRegistryServiceUpdateRequest)(nil),  // 52: banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateRequest
+	(*IndexRuleBindingRegistryServiceUpdateResponse)(nil), // 53: banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateResponse
+	(*IndexRuleBindingRegistryServiceDeleteRequest)(nil),  // 54: banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteRequest
+	(*IndexRuleBindingRegistryServiceDeleteResponse)(nil), // 55: banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteResponse
+	(*IndexRuleBindingRegistryServiceGetRequest)(nil),     // 56: banyandb.database.v1.IndexRuleBindingRegistryServiceGetRequest
+	(*IndexRuleBindingRegistryServiceGetResponse)(nil),    // 57: banyandb.database.v1.IndexRuleBindingRegistryServiceGetResponse
+	(*IndexRuleBindingRegistryServiceListRequest)(nil),    // 58: banyandb.database.v1.IndexRuleBindingRegistryServiceListRequest
+	(*IndexRuleBindingRegistryServiceListResponse)(nil),   // 59: banyandb.database.v1.IndexRuleBindingRegistryServiceListResponse
+	(*IndexRuleBindingRegistryServiceExistRequest)(nil),   // 60: banyandb.database.v1.IndexRuleBindingRegistryServiceExistRequest
+	(*IndexRuleBindingRegistryServiceExistResponse)(nil),  // 61: banyandb.database.v1.IndexRuleBindingRegistryServiceExistResponse
+	nil,                           // 62: banyandb.database.v1.GroupDeletionTask.TotalCountsEntry
+	nil,                           // 63: banyandb.database.v1.GroupDeletionTask.DeletedCountsEntry
+	(*v1.Group)(nil),              // 64: banyandb.common.v1.Group
+	(*timestamppb.Timestamp)(nil), // 65: google.protobuf.Timestamp
+	(*Node)(nil),                  // 66: banyandb.database.v1.Node
+	(*Trace)(nil),                 // 67: banyandb.database.v1.Trace
+	(*v1.Metadata)(nil),           // 68: banyandb.common.v1.Metadata
+	(*IndexRule)(nil),             // 69: banyandb.database.v1.IndexRule
+	(*IndexRuleBinding)(nil),      // 70: banyandb.database.v1.IndexRuleBinding
 }
 var file_banyandb_database_v1_rpc_proto_depIdxs = []int32{
-	48, // 0: banyandb.database.v1.GroupRegistryServiceCreateRequest.group:type_name -> banyandb.common.v1.Group
-	48, // 1: banyandb.database.v1.GroupRegistryServiceUpdateRequest.group:type_name -> banyandb.common.v1.Group
-	48, // 2: banyandb.database.v1.GroupRegistryServiceGetResponse.group:type_name -> banyandb.common.v1.Group
-	48, // 3: banyandb.database.v1.GroupRegistryServiceListResponse.group:type_name -> banyandb.common.v1.Group
-	49, // 4: banyandb.database.v1.TraceRegistryServiceCreateRequest.trace:type_name -> banyandb.database.v1.Trace
-	49, // 5: banyandb.database.v1.TraceRegistryServiceUpdateRequest.trace:type_name -> banyandb.database.v1.Trace
-	50, // 6: banyandb.database.v1.TraceRegistryServiceDeleteRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	50, // 7: banyandb.database.v1.TraceRegistryServiceGetRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	49, // 8: banyandb.database.v1.TraceRegistryServiceGetResponse.trace:type_name -> banyandb.database.v1.Trace
-	50, // 9: banyandb.database.v1.TraceRegistryServiceExistRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	49, // 10: banyandb.database.v1.TraceRegistryServiceListResponse.trace:type_name -> banyandb.database.v1.Trace
-	51, // 11: banyandb.database.v1.IndexRuleRegistryServiceCreateRequest.index_rule:type_name -> banyandb.database.v1.IndexRule
-	51, // 12: banyandb.database.v1.IndexRuleRegistryServiceUpdateRequest.index_rule:type_name -> banyandb.database.v1.IndexRule
-	50, // 13: banyandb.database.v1.IndexRuleRegistryServiceDeleteRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	50, // 14: banyandb.database.v1.IndexRuleRegistryServiceGetRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	51, // 15: banyandb.database.v1.IndexRuleRegistryServiceGetResponse.index_rule:type_name -> banyandb.database.v1.IndexRule
-	51, // 16: banyandb.database.v1.IndexRuleRegistryServiceListResponse.index_rule:type_name -> banyandb.database.v1.IndexRule
-	50, // 17: banyandb.database.v1.IndexRuleRegistryServiceExistRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	52, // 18: banyandb.database.v1.IndexRuleBindingRegistryServiceCreateRequest.index_rule_binding:type_name -> banyandb.database.v1.IndexRuleBinding
-	52, // 19: banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateRequest.index_rule_binding:type_name -> banyandb.database.v1.IndexRuleBinding
-	50, // 20: banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	50, // 21: banyandb.database.v1.IndexRuleBindingRegistryServiceGetRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	52, // 22: banyandb.database.v1.IndexRuleBindingRegistryServiceGetResponse.index_rule_binding:type_name -> banyandb.database.v1.IndexRuleBinding
-	52, // 23: banyandb.database.v1.IndexRuleBindingRegistryServiceListResponse.index_rule_binding:type_name -> banyandb.database.v1.IndexRuleBinding
-	50, // 24: banyandb.database.v1.IndexRuleBindingRegistryServiceExistRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	0,  // 25: banyandb.database.v1.GroupRegistryService.Create:input_type -> banyandb.database.v1.GroupRegistryServiceCreateRequest
-	2,  // 26: banyandb.database.v1.GroupRegistryService.Update:input_type -> banyandb.database.v1.GroupRegistryServiceUpdateRequest
-	4,  // 27: banyandb.database.v1.GroupRegistryService.Delete:input_type -> banyandb.database.v1.GroupRegistryServiceDeleteRequest
-	6,  // 28: banyandb.database.v1.GroupRegistryService.Get:input_type -> banyandb.database.v1.GroupRegistryServiceGetRequest
-	8,  // 29: banyandb.database.v1.GroupRegistryService.List:input_type -> banyandb.database.v1.GroupRegistryServiceListRequest
-	10, // 30: banyandb.database.v1.GroupRegistryService.Exist:input_type -> banyandb.database.v1.GroupRegistryServiceExistRequest
-	12, // 31: banyandb.database.v1.TraceRegistryService.Create:input_type -> banyandb.database.v1.TraceRegistryServiceCreateRequest
-	14, // 32: banyandb.database.v1.TraceRegistryService.Update:input_type -> banyandb.database.v1.TraceRegistryServiceUpdateRequest
-	16, // 33: banyandb.database.v1.TraceRegistryService.Delete:input_type -> banyandb.database.v1.TraceRegistryServiceDeleteRequest
-	18, // 34: banyandb.database.v1.TraceRegistryService.Get:input_type -> banyandb.database.v1.TraceRegistryServiceGetRequest
-	22, // 35: banyandb.database.v1.TraceRegistryService.List:input_type -> banyandb.database.v1.TraceRegistryServiceListRequest
-	20, // 36: banyandb.database.v1.TraceRegistryService.Exist:input_type -> banyandb.database.v1.TraceRegistryServiceExistRequest
-	24, // 37: banyandb.database.v1.IndexRuleRegistryService.Create:input_type -> banyandb.database.v1.IndexRuleRegistryServiceCreateRequest
-	26, // 38: banyandb.database.v1.IndexRuleRegistryService.Update:input_type -> banyandb.database.v1.IndexRuleRegistryServiceUpdateRequest
-	28, // 39: banyandb.database.v1.IndexRuleRegistryService.Delete:input_type -> banyandb.database.v1.IndexRuleRegistryServiceDeleteRequest
-	30, // 40: banyandb.database.v1.IndexRuleRegistryService.Get:input_type -> banyandb.database.v1.IndexRuleRegistryServiceGetRequest
-	32, // 41: banyandb.database.v1.IndexRuleRegistryService.List:input_type -> banyandb.database.v1.IndexRuleRegistryServiceListRequest
-	34, // 42: banyandb.database.v1.IndexRuleRegistryService.Exist:input_type -> banyandb.database.v1.IndexRuleRegistryServiceExistRequest
-	36, // 43: banyandb.database.v1.IndexRuleBindingRegistryService.Create:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceCreateRequest
-	38, // 44: banyandb.database.v1.IndexRuleBindingRegistryService.Update:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateRequest
-	40, // 45: banyandb.database.v1.IndexRuleBindingRegistryService.Delete:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteRequest
-	42, // 46: banyandb.database.v1.IndexRuleBindingRegistryService.Get:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceGetRequest
-	44, // 47: banyandb.database.v1.IndexRuleBindingRegistryService.List:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceListRequest
-	46, // 48: banyandb.database.v1.IndexRuleBindingRegistryService.Exist:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceExistRequest
-	1,  // 49: banyandb.database.v1.GroupRegistryService.Create:output_type -> banyandb.database.v1.GroupRegistryServiceCreateResponse
-	3,  // 50: banyandb.database.v1.GroupRegistryService.Update:output_type -> banyandb.database.v1.GroupRegistryServiceUpdateResponse
-	5,  // 51: banyandb.database.v1.GroupRegistryService.Delete:output_type -> banyandb.database.v1.GroupRegistryServiceDeleteResponse
-	7,  // 52: banyandb.database.v1.GroupRegistryService.Get:output_type -> banyandb.database.v1.GroupRegistryServiceGetResponse
-	9,  // 53: banyandb.database.v1.GroupRegistryService.List:output_type -> banyandb.database.v1.GroupRegistryServiceListResponse
-	11, // 54: banyandb.database.v1.GroupRegistryService.Exist:output_type -> banyandb.database.v1.GroupRegistryServiceExistResponse
-	13, // 55: banyandb.database.v1.TraceRegistryService.Create:output_type -> banyandb.database.v1.TraceRegistryServiceCreateResponse
-	15, // 56: banyandb.database.v1.TraceRegistryService.Update:output_type -> banyandb.database.v1.TraceRegistryServiceUpdateResponse
-	17, // 57: banyandb.database.v1.TraceRegistryService.Delete:output_type -> banyandb.database.v1.TraceRegistryServiceDeleteResponse
-	19, // 58: banyandb.database.v1.TraceRegistryService.Get:output_type -> banyandb.database.v1.TraceRegistryServiceGetResponse
-	23, // 59: banyandb.database.v1.TraceRegistryService.List:output_type -> banyandb.database.v1.TraceRegistryServiceListResponse
-	21, // 60: banyandb.database.v1.TraceRegistryService.Exist:output_type -> banyandb.database.v1.TraceRegistryServiceExistResponse
-	25, // 61: banyandb.database.v1.IndexRuleRegistryService.Create:output_type -> banyandb.database.v1.IndexRuleRegistryServiceCreateResponse
-	27, // 62: banyandb.database.v1.IndexRuleRegistryService.Update:output_type -> banyandb.database.v1.IndexRuleRegistryServiceUpdateResponse
-	29, // 63: banyandb.database.v1.IndexRuleRegistryService.Delete:output_type -> banyandb.database.v1.IndexRuleRegistryServiceDeleteResponse
-	31, // 64: banyandb.database.v1.IndexRuleRegistryService.Get:output_type -> banyandb.database.v1.IndexRuleRegistryServiceGetResponse
-	33, // 65: banyandb.database.v1.IndexRuleRegistryService.List:output_type -> banyandb.database.v1.IndexRuleRegistryServiceListResponse
-	35, // 66: banyandb.database.v1.IndexRuleRegistryService.Exist:output_type -> banyandb.database.v1.IndexRuleRegistryServiceExistResponse
-	37, // 67: banyandb.database.v1.IndexRuleBindingRegistryService.Create:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceCreateResponse
-	39, // 68: banyandb.database.v1.IndexRuleBindingRegistryService.Update:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateResponse
-	41, // 69: banyandb.database.v1.IndexRuleBindingRegistryService.Delete:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteResponse
-	43, // 70: banyandb.database.v1.IndexRuleBindingRegistryService.Get:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceGetResponse
-	45, // 71: banyandb.database.v1.IndexRuleBindingRegistryService.List:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceListResponse
-	47, // 72: banyandb.database.v1.IndexRuleBindingRegistryService.Exist:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceExistResponse
-	49, // [49:73] is the sub-list for method output_type
-	25, // [25:49] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	64, // 0: banyandb.database.v1.GroupRegistryServiceCreateRequest.group:type_name -> banyandb.common.v1.Group
+	64, // 1: banyandb.database.v1.GroupRegistryServiceUpdateRequest.group:type_name -> banyandb.common.v1.Group
+	13, // 2: banyandb.database.v1.GroupRegistryServiceDeleteResponse.schema_info:type_name -> banyandb.database.v1.SchemaInfo
+	64, // 3: banyandb.database.v1.GroupRegistryServiceGetResponse.group:type_name -> banyandb.common.v1.Group
+	64, // 4: banyandb.database.v1.GroupRegistryServiceListResponse.group:type_name -> banyandb.common.v1.Group
+	0,  // 5: banyandb.database.v1.GroupDeletionTask.current_phase:type_name -> banyandb.database.v1.GroupDeletionTask.Phase
+	62, // 6: banyandb.database.v1.GroupDeletionTask.total_counts:type_name -> banyandb.database.v1.GroupDeletionTask.TotalCountsEntry
+	63, // 7: banyandb.database.v1.GroupDeletionTask.deleted_counts:type_name -> banyandb.database.v1.GroupDeletionTask.DeletedCountsEntry
+	65, // 8: banyandb.database.v1.GroupDeletionTask.created_at:type_name -> google.protobuf.Timestamp
+	65, // 9: banyandb.database.v1.GroupDeletionTask.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 10: banyandb.database.v1.GroupRegistryServiceQueryResponse.task:type_name -> banyandb.database.v1.GroupDeletionTask
+	64, // 11: banyandb.database.v1.GroupRegistryServiceInspectResponse.group:type_name -> banyandb.common.v1.Group
+	13, // 12: banyandb.database.v1.GroupRegistryServiceInspectResponse.schema_info:type_name -> banyandb.database.v1.SchemaInfo
+	19, // 13: banyandb.database.v1.GroupRegistryServiceInspectResponse.data_info:type_name -> banyandb.database.v1.DataInfo
+	25, // 14: banyandb.database.v1.GroupRegistryServiceInspectResponse.liaison_info:type_name -> banyandb.database.v1.LiaisonInfo
+	66, // 15: banyandb.database.v1.DataInfo.node:type_name -> banyandb.database.v1.Node
+	20, // 16: banyandb.database.v1.DataInfo.segment_info:type_name -> banyandb.database.v1.SegmentInfo
+	21, // 17: banyandb.database.v1.SegmentInfo.shard_info:type_name -> banyandb.database.v1.ShardInfo
+	22, // 18: banyandb.database.v1.SegmentInfo.series_index_info:type_name -> banyandb.database.v1.SeriesIndexInfo
+	23, // 19: banyandb.database.v1.ShardInfo.inverted_index_info:type_name -> banyandb.database.v1.InvertedIndexInfo
+	24, // 20: banyandb.database.v1.ShardInfo.sidx_info:type_name -> banyandb.database.v1.SIDXInfo
+	67, // 21: banyandb.database.v1.TraceRegistryServiceCreateRequest.trace:type_name -> banyandb.database.v1.Trace
+	67, // 22: banyandb.database.v1.TraceRegistryServiceUpdateRequest.trace:type_name -> banyandb.database.v1.Trace
+	68, // 23: banyandb.database.v1.TraceRegistryServiceDeleteRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	68, // 24: banyandb.database.v1.TraceRegistryServiceGetRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	67, // 25: banyandb.database.v1.TraceRegistryServiceGetResponse.trace:type_name -> banyandb.database.v1.Trace
+	68, // 26: banyandb.database.v1.TraceRegistryServiceExistRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	67, // 27: banyandb.database.v1.TraceRegistryServiceListResponse.trace:type_name -> banyandb.database.v1.Trace
+	69, // 28: banyandb.database.v1.IndexRuleRegistryServiceCreateRequest.index_rule:type_name -> banyandb.database.v1.IndexRule
+	69, // 29: banyandb.database.v1.IndexRuleRegistryServiceUpdateRequest.index_rule:type_name -> banyandb.database.v1.IndexRule
+	68, // 30: banyandb.database.v1.IndexRuleRegistryServiceDeleteRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	68, // 31: banyandb.database.v1.IndexRuleRegistryServiceGetRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	69, // 32: banyandb.database.v1.IndexRuleRegistryServiceGetResponse.index_rule:type_name -> banyandb.database.v1.IndexRule
+	69, // 33: banyandb.database.v1.IndexRuleRegistryServiceListResponse.index_rule:type_name -> banyandb.database.v1.IndexRule
+	68, // 34: banyandb.database.v1.IndexRuleRegistryServiceExistRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	70, // 35: banyandb.database.v1.IndexRuleBindingRegistryServiceCreateRequest.index_rule_binding:type_name -> banyandb.database.v1.IndexRuleBinding
+	70, // 36: banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateRequest.index_rule_binding:type_name -> banyandb.database.v1.IndexRuleBinding
+	68, // 37: banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	68, // 38: banyandb.database.v1.IndexRuleBindingRegistryServiceGetRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	70, // 39: banyandb.database.v1.IndexRuleBindingRegistryServiceGetResponse.index_rule_binding:type_name -> banyandb.database.v1.IndexRuleBinding
+	70, // 40: banyandb.database.v1.IndexRuleBindingRegistryServiceListResponse.index_rule_binding:type_name -> banyandb.database.v1.IndexRuleBinding
+	68, // 41: banyandb.database.v1.IndexRuleBindingRegistryServiceExistRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	1,  // 42: banyandb.database.v1.GroupRegistryService.Create:input_type -> banyandb.database.v1.GroupRegistryServiceCreateRequest
+	3,  // 43: banyandb.database.v1.GroupRegistryService.Update:input_type -> banyandb.database.v1.GroupRegistryServiceUpdateRequest
+	5,  // 44: banyandb.database.v1.GroupRegistryService.Delete:input_type -> banyandb.database.v1.GroupRegistryServiceDeleteRequest
+	7,  // 45: banyandb.database.v1.GroupRegistryService.Get:input_type -> banyandb.database.v1.GroupRegistryServiceGetRequest
+	9,  // 46: banyandb.database.v1.GroupRegistryService.List:input_type -> banyandb.database.v1.GroupRegistryServiceListRequest
+	11, // 47: banyandb.database.v1.GroupRegistryService.Exist:input_type -> banyandb.database.v1.GroupRegistryServiceExistRequest
+	17, // 48: banyandb.database.v1.GroupRegistryService.Inspect:input_type -> banyandb.database.v1.GroupRegistryServiceInspectRequest
+	15, // 49: banyandb.database.v1.GroupRegistryService.Query:input_type -> banyandb.database.v1.GroupRegistryServiceQueryRequest
+	26, // 50: banyandb.database.v1.TraceRegistryService.Create:input_type -> banyandb.database.v1.TraceRegistryServiceCreateRequest
+	28, // 51: banyandb.database.v1.TraceRegistryService.Update:input_type -> banyandb.database.v1.TraceRegistryServiceUpdateRequest
+	30, // 52: banyandb.database.v1.TraceRegistryService.Delete:input_type -> banyandb.database.v1.TraceRegistryServiceDeleteRequest
+	32, // 53: banyandb.database.v1.TraceRegistryService.Get:input_type -> banyandb.database.v1.TraceRegistryServiceGetRequest
+	36, // 54: banyandb.database.v1.TraceRegistryService.List:input_type -> banyandb.database.v1.TraceRegistryServiceListRequest
+	34, // 55: banyandb.database.v1.TraceRegistryService.Exist:input_type -> banyandb.database.v1.TraceRegistryServiceExistRequest
+	38, // 56: banyandb.database.v1.IndexRuleRegistryService.Create:input_type -> banyandb.database.v1.IndexRuleRegistryServiceCreateRequest
+	40, // 57: banyandb.database.v1.IndexRuleRegistryService.Update:input_type -> banyandb.database.v1.IndexRuleRegistryServiceUpdateRequest
+	42, // 58: banyandb.database.v1.IndexRuleRegistryService.Delete:input_type -> banyandb.database.v1.IndexRuleRegistryServiceDeleteRequest
+	44, // 59: banyandb.database.v1.IndexRuleRegistryService.Get:input_type -> banyandb.database.v1.IndexRuleRegistryServiceGetRequest
+	46, // 60: banyandb.database.v1.IndexRuleRegistryService.List:input_type -> banyandb.database.v1.IndexRuleRegistryServiceListRequest
+	48, // 61: banyandb.database.v1.IndexRuleRegistryService.Exist:input_type -> banyandb.database.v1.IndexRuleRegistryServiceExistRequest
+	50, // 62: banyandb.database.v1.IndexRuleBindingRegistryService.Create:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceCreateRequest
+	52, // 63: banyandb.database.v1.IndexRuleBindingRegistryService.Update:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateRequest
+	54, // 64: banyandb.database.v1.IndexRuleBindingRegistryService.Delete:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteRequest
+	56, // 65: banyandb.database.v1.IndexRuleBindingRegistryService.Get:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceGetRequest
+	58, // 66: banyandb.database.v1.IndexRuleBindingRegistryService.List:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceListRequest
+	60, // 67: banyandb.database.v1.IndexRuleBindingRegistryService.Exist:input_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceExistRequest
+	2,  // 68: banyandb.database.v1.GroupRegistryService.Create:output_type -> banyandb.database.v1.GroupRegistryServiceCreateResponse
+	4,  // 69: banyandb.database.v1.GroupRegistryService.Update:output_type -> banyandb.database.v1.GroupRegistryServiceUpdateResponse
+	6,  // 70: banyandb.database.v1.GroupRegistryService.Delete:output_type -> banyandb.database.v1.GroupRegistryServiceDeleteResponse
+	8,  // 71: banyandb.database.v1.GroupRegistryService.Get:output_type -> banyandb.database.v1.GroupRegistryServiceGetResponse
+	10, // 72: banyandb.database.v1.GroupRegistryService.List:output_type -> banyandb.database.v1.GroupRegistryServiceListResponse
+	12, // 73: banyandb.database.v1.GroupRegistryService.Exist:output_type -> banyandb.database.v1.GroupRegistryServiceExistResponse
+	18, // 74: banyandb.database.v1.GroupRegistryService.Inspect:output_type -> banyandb.database.v1.GroupRegistryServiceInspectResponse
+	16, // 75: banyandb.database.v1.GroupRegistryService.Query:output_type -> banyandb.database.v1.GroupRegistryServiceQueryResponse
+	27, // 76: banyandb.database.v1.TraceRegistryService.Create:output_type -> banyandb.database.v1.TraceRegistryServiceCreateResponse
+	29, // 77: banyandb.database.v1.TraceRegistryService.Update:output_type -> banyandb.database.v1.TraceRegistryServiceUpdateResponse
+	31, // 78: banyandb.database.v1.TraceRegistryService.Delete:output_type -> banyandb.database.v1.TraceRegistryServiceDeleteResponse
+	33, // 79: banyandb.database.v1.TraceRegistryService.Get:output_type -> banyandb.database.v1.TraceRegistryServiceGetResponse
+	37, // 80: banyandb.database.v1.TraceRegistryService.List:output_type -> banyandb.database.v1.TraceRegistryServiceListResponse
+	35, // 81: banyandb.database.v1.TraceRegistryService.Exist:output_type -> banyandb.database.v1.TraceRegistryServiceExistResponse
+	39, // 82: banyandb.database.v1.IndexRuleRegistryService.Create:output_type -> banyandb.database.v1.IndexRuleRegistryServiceCreateResponse
+	41, // 83: banyandb.database.v1.IndexRuleRegistryService.Update:output_type -> banyandb.database.v1.IndexRuleRegistryServiceUpdateResponse
+	43, // 84: banyandb.database.v1.IndexRuleRegistryService.Delete:output_type -> banyandb.database.v1.IndexRuleRegistryServiceDeleteResponse
+	45, // 85: banyandb.database.v1.IndexRuleRegistryService.Get:output_type -> banyandb.database.v1.IndexRuleRegistryServiceGetResponse
+	47, // 86: banyandb.database.v1.IndexRuleRegistryService.List:output_type -> banyandb.database.v1.IndexRuleRegistryServiceListResponse
+	49, // 87: banyandb.database.v1.IndexRuleRegistryService.Exist:output_type -> banyandb.database.v1.IndexRuleRegistryServiceExistResponse
+	51, // 88: banyandb.database.v1.IndexRuleBindingRegistryService.Create:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceCreateResponse
+	53, // 89: banyandb.database.v1.IndexRuleBindingRegistryService.Update:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceUpdateResponse
+	55, // 90: banyandb.database.v1.IndexRuleBindingRegistryService.Delete:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceDeleteResponse
+	57, // 91: banyandb.database.v1.IndexRuleBindingRegistryService.Get:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceGetResponse
+	59, // 92: banyandb.database.v1.IndexRuleBindingRegistryService.List:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceListResponse
+	61, // 93: banyandb.database.v1.IndexRuleBindingRegistryService.Exist:output_type -> banyandb.database.v1.IndexRuleBindingRegistryServiceExistResponse
+	68, // [68:94] is the sub-list for method output_type
+	42, // [42:68] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_banyandb_database_v1_rpc_proto_init() }
@@ -2505,19 +3603,21 @@ func file_banyandb_database_v1_rpc_proto_init() {
 	if File_banyandb_database_v1_rpc_proto != nil {
 		return
 	}
+	file_banyandb_database_v1_database_proto_init()
 	file_banyandb_database_v1_schema_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_banyandb_database_v1_rpc_proto_rawDesc), len(file_banyandb_database_v1_rpc_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   48,
+			NumEnums:      1,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
 		GoTypes:           file_banyandb_database_v1_rpc_proto_goTypes,
 		DependencyIndexes: file_banyandb_database_v1_rpc_proto_depIdxs,
+		EnumInfos:         file_banyandb_database_v1_rpc_proto_enumTypes,
 		MessageInfos:      file_banyandb_database_v1_rpc_proto_msgTypes,
 	}.Build()
 	File_banyandb_database_v1_rpc_proto = out.File

@@ -25,12 +25,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	GroupRegistryService_Create_FullMethodName = "/banyandb.database.v1.GroupRegistryService/Create"
-	GroupRegistryService_Update_FullMethodName = "/banyandb.database.v1.GroupRegistryService/Update"
-	GroupRegistryService_Delete_FullMethodName = "/banyandb.database.v1.GroupRegistryService/Delete"
-	GroupRegistryService_Get_FullMethodName    = "/banyandb.database.v1.GroupRegistryService/Get"
-	GroupRegistryService_List_FullMethodName   = "/banyandb.database.v1.GroupRegistryService/List"
-	GroupRegistryService_Exist_FullMethodName  = "/banyandb.database.v1.GroupRegistryService/Exist"
+	GroupRegistryService_Create_FullMethodName  = "/banyandb.database.v1.GroupRegistryService/Create"
+	GroupRegistryService_Update_FullMethodName  = "/banyandb.database.v1.GroupRegistryService/Update"
+	GroupRegistryService_Delete_FullMethodName  = "/banyandb.database.v1.GroupRegistryService/Delete"
+	GroupRegistryService_Get_FullMethodName     = "/banyandb.database.v1.GroupRegistryService/Get"
+	GroupRegistryService_List_FullMethodName    = "/banyandb.database.v1.GroupRegistryService/List"
+	GroupRegistryService_Exist_FullMethodName   = "/banyandb.database.v1.GroupRegistryService/Exist"
+	GroupRegistryService_Inspect_FullMethodName = "/banyandb.database.v1.GroupRegistryService/Inspect"
+	GroupRegistryService_Query_FullMethodName   = "/banyandb.database.v1.GroupRegistryService/Query"
 )
 
 // GroupRegistryServiceClient is the client API for GroupRegistryService service.
@@ -45,6 +47,10 @@ type GroupRegistryServiceClient interface {
 	Get(ctx context.Context, in *GroupRegistryServiceGetRequest, opts ...grpc.CallOption) (*GroupRegistryServiceGetResponse, error)
 	List(ctx context.Context, in *GroupRegistryServiceListRequest, opts ...grpc.CallOption) (*GroupRegistryServiceListResponse, error)
 	Exist(ctx context.Context, in *GroupRegistryServiceExistRequest, opts ...grpc.CallOption) (*GroupRegistryServiceExistResponse, error)
+	// Inspect answers a group, its schema resources and its data on every data node.
+	Inspect(ctx context.Context, in *GroupRegistryServiceInspectRequest, opts ...grpc.CallOption) (*GroupRegistryServiceInspectResponse, error)
+	// Query answers the progress of the group's latest deletion.
+	Query(ctx context.Context, in *GroupRegistryServiceQueryRequest, opts ...grpc.CallOption) (*GroupRegistryServiceQueryResponse, error)
 }
 
 type groupRegistryServiceClient struct {
@@ -115,6 +121,26 @@ func (c *groupRegistryServiceClient) Exist(ctx context.Context, in *GroupRegistr
 	return out, nil
 }
 
+func (c *groupRegistryServiceClient) Inspect(ctx context.Context, in *GroupRegistryServiceInspectRequest, opts ...grpc.CallOption) (*GroupRegistryServiceInspectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupRegistryServiceInspectResponse)
+	err := c.cc.Invoke(ctx, GroupRegistryService_Inspect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupRegistryServiceClient) Query(ctx context.Context, in *GroupRegistryServiceQueryRequest, opts ...grpc.CallOption) (*GroupRegistryServiceQueryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupRegistryServiceQueryResponse)
+	err := c.cc.Invoke(ctx, GroupRegistryService_Query_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // GroupRegistryServiceServer is the server API for GroupRegistryService service.
 // All implementations must embed UnimplementedGroupRegistryServiceServer
 // for forward compatibility.
@@ -127,6 +153,10 @@ type GroupRegistryServiceServer interface {
 	Get(context.Context, *GroupRegistryServiceGetRequest) (*GroupRegistryServiceGetResponse, error)
 	List(context.Context, *GroupRegistryServiceListRequest) (*GroupRegistryServiceListResponse, error)
 	Exist(context.Context, *GroupRegistryServiceExistRequest) (*GroupRegistryServiceExistResponse, error)
+	// Inspect answers a group, its schema resources and its data on every data node.
+	Inspect(context.Context, *GroupRegistryServiceInspectRequest) (*GroupRegistryServiceInspectResponse, error)
+	// Query answers the progress of the group's latest deletion.
+	Query(context.Context, *GroupRegistryServiceQueryRequest) (*GroupRegistryServiceQueryResponse, error)
 	mustEmbedUnimplementedGroupRegistryServiceServer()
 }
 
@@ -154,6 +184,12 @@ func (UnimplementedGroupRegistryServiceServer) List(context.Context, *GroupRegis
 }
 func (UnimplementedGroupRegistryServiceServer) Exist(context.Context, *GroupRegistryServiceExistRequest) (*GroupRegistryServiceExistResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Exist not implemented")
+}
+func (UnimplementedGroupRegistryServiceServer) Inspect(context.Context, *GroupRegistryServiceInspectRequest) (*GroupRegistryServiceInspectResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Inspect not implemented")
+}
+func (UnimplementedGroupRegistryServiceServer) Query(context.Context, *GroupRegistryServiceQueryRequest) (*GroupRegistryServiceQueryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Query not implemented")
 }
 func (UnimplementedGroupRegistryServiceServer) mustEmbedUnimplementedGroupRegistryServiceServer() {}
 func (UnimplementedGroupRegistryServiceServer) testEmbeddedByValue()                              {}
@@ -284,6 +320,42 @@ func _GroupRegistryService_Exist_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _GroupRegistryService_Inspect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GroupRegistryServiceInspectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupRegistryServiceServer).Inspect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GroupRegistryService_Inspect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupRegistryServiceServer).Inspect(ctx, req.(*GroupRegistryServiceInspectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _GroupRegistryService_Query_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GroupRegistryServiceQueryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupRegistryServiceServer).Query(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GroupRegistryService_Query_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupRegistryServiceServer).Query(ctx, req.(*GroupRegistryServiceQueryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // GroupRegistryService_ServiceDesc is the grpc.ServiceDesc for GroupRegistryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -314,6 +386,14 @@ var GroupRegistryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Exist",
 			Handler:    _GroupRegistryService_Exist_Handler,
+		},
+		{
+			MethodName: "Inspect",
+			Handler:    _GroupRegistryService_Inspect_Handler,
+		},
+		{
+			MethodName: "Query",
+			Handler:    _GroupRegistryService_Query_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -17,6 +17,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -27,29 +28,151 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// DeleteExpiredSegmentsRequest names segments of a group to delete by their directory suffix.
+type DeleteExpiredSegmentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Group string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// segment_suffixes are segment times as in the on-disk segment names.
+	SegmentSuffixes []string `protobuf:"bytes,2,rep,name=segment_suffixes,json=segmentSuffixes,proto3" json:"segment_suffixes,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeleteExpiredSegmentsRequest) Reset() {
+	*x = DeleteExpiredSegmentsRequest{}
+	mi := &file_banyandb_trace_v1_rpc_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteExpiredSegmentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteExpiredSegmentsRequest) ProtoMessage() {}
+
+func (x *DeleteExpiredSegmentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_trace_v1_rpc_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteExpiredSegmentsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteExpiredSegmentsRequest) Descriptor() ([]byte, []int) {
+	return file_banyandb_trace_v1_rpc_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DeleteExpiredSegmentsRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *DeleteExpiredSegmentsRequest) GetSegmentSuffixes() []string {
+	if x != nil {
+		return x.SegmentSuffixes
+	}
+	return nil
+}
+
+// DeleteExpiredSegmentsResponse counts the deleted segments.
+type DeleteExpiredSegmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deleted       int64                  `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteExpiredSegmentsResponse) Reset() {
+	*x = DeleteExpiredSegmentsResponse{}
+	mi := &file_banyandb_trace_v1_rpc_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteExpiredSegmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteExpiredSegmentsResponse) ProtoMessage() {}
+
+func (x *DeleteExpiredSegmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_trace_v1_rpc_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteExpiredSegmentsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteExpiredSegmentsResponse) Descriptor() ([]byte, []int) {
+	return file_banyandb_trace_v1_rpc_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DeleteExpiredSegmentsResponse) GetDeleted() int64 {
+	if x != nil {
+		return x.Deleted
+	}
+	return 0
+}
+
 var File_banyandb_trace_v1_rpc_proto protoreflect.FileDescriptor
 
 const file_banyandb_trace_v1_rpc_proto_rawDesc = "" +
 	"\n" +
-	"\x1bbanyandb/trace/v1/rpc.proto\x12\x11banyandb.trace.v1\x1a\x1dbanyandb/trace/v1/query.proto\x1a\x1dbanyandb/trace/v1/write.proto\x1a\x1cgoogle/api/annotations.proto2\xc5\x01\n" +
+	"\x1bbanyandb/trace/v1/rpc.proto\x12\x11banyandb.trace.v1\x1a\x1dbanyandb/trace/v1/query.proto\x1a\x1dbanyandb/trace/v1/write.proto\x1a\x1cgoogle/api/annotations.proto\"_\n" +
+	"\x1cDeleteExpiredSegmentsRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12)\n" +
+	"\x10segment_suffixes\x18\x02 \x03(\tR\x0fsegmentSuffixes\"9\n" +
+	"\x1dDeleteExpiredSegmentsResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x01(\x03R\adeleted2\xc1\x02\n" +
 	"\fTraceService\x12e\n" +
 	"\x05Query\x12\x1f.banyandb.trace.v1.QueryRequest\x1a .banyandb.trace.v1.QueryResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/trace/data\x12N\n" +
-	"\x05Write\x12\x1f.banyandb.trace.v1.WriteRequest\x1a .banyandb.trace.v1.WriteResponse(\x010\x01Bl\n" +
+	"\x05Write\x12\x1f.banyandb.trace.v1.WriteRequest\x1a .banyandb.trace.v1.WriteResponse(\x010\x01\x12z\n" +
+	"\x15DeleteExpiredSegments\x12/.banyandb.trace.v1.DeleteExpiredSegmentsRequest\x1a0.banyandb.trace.v1.DeleteExpiredSegmentsResponseBl\n" +
 	"'org.apache.skywalking.banyandb.trace.v1ZAgithub.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1b\x06proto3"
 
+var (
+	file_banyandb_trace_v1_rpc_proto_rawDescOnce sync.Once
+	file_banyandb_trace_v1_rpc_proto_rawDescData []byte
+)
+
+func file_banyandb_trace_v1_rpc_proto_rawDescGZIP() []byte {
+	file_banyandb_trace_v1_rpc_proto_rawDescOnce.Do(func() {
+		file_banyandb_trace_v1_rpc_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_banyandb_trace_v1_rpc_proto_rawDesc), len(file_banyandb_trace_v1_rpc_proto_rawDesc)))
+	})
+	return file_banyandb_trace_v1_rpc_proto_rawDescData
+}
+
+var file_banyandb_trace_v1_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_banyandb_trace_v1_rpc_proto_goTypes = []any{
-	(*QueryRequest)(nil),  // 0: banyandb.trace.v1.QueryRequest
-	(*WriteRequest)(nil),  // 1: banyandb.trace.v1.WriteRequest
-	(*QueryResponse)(nil), // 2: banyandb.trace.v1.QueryResponse
-	(*WriteResponse)(nil), // 3: banyandb.trace.v1.WriteResponse
+	(*DeleteExpiredSegmentsRequest)(nil),  // 0: banyandb.trace.v1.DeleteExpiredSegmentsRequest
+	(*DeleteExpiredSegmentsResponse)(nil), // 1: banyandb.trace.v1.DeleteExpiredSegmentsResponse
+	(*QueryRequest)(nil),                  // 2: banyandb.trace.v1.QueryRequest
+	(*WriteRequest)(nil),                  // 3: banyandb.trace.v1.WriteRequest
+	(*QueryResponse)(nil),                 // 4: banyandb.trace.v1.QueryResponse
+	(*WriteResponse)(nil),                 // 5: banyandb.trace.v1.WriteResponse
 }
 var file_banyandb_trace_v1_rpc_proto_depIdxs = []int32{
-	0, // 0: banyandb.trace.v1.TraceService.Query:input_type -> banyandb.trace.v1.QueryRequest
-	1, // 1: banyandb.trace.v1.TraceService.Write:input_type -> banyandb.trace.v1.WriteRequest
-	2, // 2: banyandb.trace.v1.TraceService.Query:output_type -> banyandb.trace.v1.QueryResponse
-	3, // 3: banyandb.trace.v1.TraceService.Write:output_type -> banyandb.trace.v1.WriteResponse
-	2, // [2:4] is the sub-list for method output_type
-	0, // [0:2] is the sub-list for method input_type
+	2, // 0: banyandb.trace.v1.TraceService.Query:input_type -> banyandb.trace.v1.QueryRequest
+	3, // 1: banyandb.trace.v1.TraceService.Write:input_type -> banyandb.trace.v1.WriteRequest
+	0, // 2: banyandb.trace.v1.TraceService.DeleteExpiredSegments:input_type -> banyandb.trace.v1.DeleteExpiredSegmentsRequest
+	4, // 3: banyandb.trace.v1.TraceService.Query:output_type -> banyandb.trace.v1.QueryResponse
+	5, // 4: banyandb.trace.v1.TraceService.Write:output_type -> banyandb.trace.v1.WriteResponse
+	1, // 5: banyandb.trace.v1.TraceService.DeleteExpiredSegments:output_type -> banyandb.trace.v1.DeleteExpiredSegmentsResponse
+	3, // [3:6] is the sub-list for method output_type
+	0, // [0:3] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
@@ -68,12 +191,13 @@ func file_banyandb_trace_v1_rpc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_banyandb_trace_v1_rpc_proto_rawDesc), len(file_banyandb_trace_v1_rpc_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   0,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_banyandb_trace_v1_rpc_proto_goTypes,
 		DependencyIndexes: file_banyandb_trace_v1_rpc_proto_depIdxs,
+		MessageInfos:      file_banyandb_trace_v1_rpc_proto_msgTypes,
 	}.Build()
 	File_banyandb_trace_v1_rpc_proto = out.File
 	file_banyandb_trace_v1_rpc_proto_goTypes = nil

@@ -25,8 +25,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TraceService_Query_FullMethodName = "/banyandb.trace.v1.TraceService/Query"
-	TraceService_Write_FullMethodName = "/banyandb.trace.v1.TraceService/Write"
+	TraceService_Query_FullMethodName                 = "/banyandb.trace.v1.TraceService/Query"
+	TraceService_Write_FullMethodName                 = "/banyandb.trace.v1.TraceService/Write"
+	TraceService_DeleteExpiredSegments_FullMethodName = "/banyandb.trace.v1.TraceService/DeleteExpiredSegments"
 )
 
 // TraceServiceClient is the client API for TraceService service.
@@ -39,6 +40,8 @@ type TraceServiceClient interface {
 	Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (*QueryResponse, error)
 	// Write streams spans in; every request gets its own response.
 	Write(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WriteRequest, WriteResponse], error)
+	// DeleteExpiredSegments deletes the listed segments of a group on every data node.
+	DeleteExpiredSegments(ctx context.Context, in *DeleteExpiredSegmentsRequest, opts ...grpc.CallOption) (*DeleteExpiredSegmentsResponse, error)
 }
 
 type traceServiceClient struct {
@@ -72,6 +75,16 @@ func (c *traceServiceClient) Write(ctx context.Context, opts ...grpc.CallOption)
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TraceService_WriteClient = grpc.BidiStreamingClient[WriteRequest, WriteResponse]
 
+func (c *traceServiceClient) DeleteExpiredSegments(ctx context.Context, in *DeleteExpiredSegmentsRequest, opts ...grpc.CallOption) (*DeleteExpiredSegmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteExpiredSegmentsResponse)
+	err := c.cc.Invoke(ctx, TraceService_DeleteExpiredSegments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TraceServiceServer is the server API for TraceService service.
 // All implementations must embed UnimplementedTraceServiceServer
 // for forward compatibility.
@@ -82,6 +95,8 @@ type TraceServiceServer interface {
 	Query(context.Context, *QueryRequest) (*QueryResponse, error)
 	// Write streams spans in; every request gets its own response.
 	Write(grpc.BidiStreamingServer[WriteRequest, WriteResponse]) error
+	// DeleteExpiredSegments deletes the listed segments of a group on every data node.
+	DeleteExpiredSegments(context.Context, *DeleteExpiredSegmentsRequest) (*DeleteExpiredSegmentsResponse, error)
 	mustEmbedUnimplementedTraceServiceServer()
 }
 
@@ -97,6 +112,9 @@ func (UnimplementedTraceServiceServer) Query(context.Context, *QueryRequest) (*Q
 }
 func (UnimplementedTraceServiceServer) Write(grpc.BidiStreamingServer[WriteRequest, WriteResponse]) error {
 	return status.Error(codes.Unimplemented, "method Write not implemented")
+}
+func (UnimplementedTraceServiceServer) DeleteExpiredSegments(context.Context, *DeleteExpiredSegmentsRequest) (*DeleteExpiredSegmentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteExpiredSegments not implemented")
 }
 func (UnimplementedTraceServiceServer) mustEmbedUnimplementedTraceServiceServer() {}
 func (UnimplementedTraceServiceServer) testEmbeddedByValue()                      {}
@@ -144,6 +162,24 @@ func _TraceService_Write_Handler(srv interface{}, stream grpc.ServerStream) erro
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TraceService_WriteServer = grpc.BidiStreamingServer[WriteRequest, WriteResponse]
 
+func _TraceService_DeleteExpiredSegments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteExpiredSegmentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TraceServiceServer).DeleteExpiredSegments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TraceService_DeleteExpiredSegments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TraceServiceServer).DeleteExpiredSegments(ctx, req.(*DeleteExpiredSegmentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TraceService_ServiceDesc is the grpc.ServiceDesc for TraceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -154,6 +190,10 @@ var TraceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Query",
 			Handler:    _TraceService_Query_Handler,
+		},
+		{
+			MethodName: "DeleteExpiredSegments",
+			Handler:    _TraceService_DeleteExpiredSegments_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -29,17 +29,21 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// WriteRequest carries one span: its tag values in schema order and its opaque bytes.
+// WriteRequest carries one span: its tag values and its opaque bytes.
 type WriteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// metadata names the group and the trace schema; mod_revision, when set, must match the schema's.
+	// Required on the first request of a stream; a later request without it uses the stream's latest.
 	Metadata *v1.Metadata `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
-	// tags are positional: tags[i] is the value of the schema's tags[i].
+	// tags are positional: tags[i] is the value of the schema's tags[i], or, while the stream has a
+	// tag spec, of the tag named tag_spec.tag_names[i].
 	Tags []*v11.TagValue `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
 	// span is stored and returned verbatim.
 	Span []byte `protobuf:"bytes,3,opt,name=span,proto3" json:"span,omitempty"`
 	// version is the client's message id, echoed in the response.
-	Version       uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	Version uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// tag_spec names the positions of tags; it stays in force on the stream until replaced.
+	TagSpec       *TagSpec `protobuf:"bytes,5,opt,name=tag_spec,json=tagSpec,proto3" json:"tag_spec,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -102,6 +106,58 @@ func (x *WriteRequest) GetVersion() uint64 {
 	return 0
 }
 
+func (x *WriteRequest) GetTagSpec() *TagSpec {
+	if x != nil {
+		return x.TagSpec
+	}
+	return nil
+}
+
+// TagSpec names the tags of the positions of WriteRequest.tags.
+type TagSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TagNames      []string               `protobuf:"bytes,1,rep,name=tag_names,json=tagNames,proto3" json:"tag_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagSpec) Reset() {
+	*x = TagSpec{}
+	mi := &file_banyandb_trace_v1_write_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagSpec) ProtoMessage() {}
+
+func (x *TagSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_banyandb_trace_v1_write_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagSpec.ProtoReflect.Descriptor instead.
+func (*TagSpec) Descriptor() ([]byte, []int) {
+	return file_banyandb_trace_v1_write_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TagSpec) GetTagNames() []string {
+	if x != nil {
+		return x.TagNames
+	}
+	return nil
+}
+
 // WriteResponse is the outcome of one WriteRequest.
 type WriteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -117,7 +173,7 @@ type WriteResponse struct {
 
 func (x *WriteResponse) Reset() {
 	*x = WriteResponse{}
-	mi := &file_banyandb_trace_v1_write_proto_msgTypes[1]
+	mi := &file_banyandb_trace_v1_write_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -129,7 +185,7 @@ func (x *WriteResponse) String() string {
 func (*WriteResponse) ProtoMessage() {}
 
 func (x *WriteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_trace_v1_write_proto_msgTypes[1]
+	mi := &file_banyandb_trace_v1_write_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -142,7 +198,7 @@ func (x *WriteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResponse.ProtoReflect.Descriptor instead.
 func (*WriteResponse) Descriptor() ([]byte, []int) {
-	return file_banyandb_trace_v1_write_proto_rawDescGZIP(), []int{1}
+	return file_banyandb_trace_v1_write_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *WriteResponse) GetMetadata() *v1.Metadata {
@@ -177,7 +233,7 @@ type InternalWriteRequest struct {
 
 func (x *InternalWriteRequest) Reset() {
 	*x = InternalWriteRequest{}
-	mi := &file_banyandb_trace_v1_write_proto_msgTypes[2]
+	mi := &file_banyandb_trace_v1_write_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +245,7 @@ func (x *InternalWriteRequest) String() string {
 func (*InternalWriteRequest) ProtoMessage() {}
 
 func (x *InternalWriteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_banyandb_trace_v1_write_proto_msgTypes[2]
+	mi := &file_banyandb_trace_v1_write_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +258,7 @@ func (x *InternalWriteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InternalWriteRequest.ProtoReflect.Descriptor instead.
 func (*InternalWriteRequest) Descriptor() ([]byte, []int) {
-	return file_banyandb_trace_v1_write_proto_rawDescGZIP(), []int{2}
+	return file_banyandb_trace_v1_write_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *InternalWriteRequest) GetShardId() uint32 {
@@ -223,12 +279,15 @@ var File_banyandb_trace_v1_write_proto protoreflect.FileDescriptor
 
 const file_banyandb_trace_v1_write_proto_rawDesc = "" +
 	"\n" +
-	"\x1dbanyandb/trace/v1/write.proto\x12\x11banyandb.trace.v1\x1a\x1fbanyandb/common/v1/common.proto\x1a\x1ebanyandb/model/v1/common.proto\"\xa7\x01\n" +
+	"\x1dbanyandb/trace/v1/write.proto\x12\x11banyandb.trace.v1\x1a\x1fbanyandb/common/v1/common.proto\x1a\x1ebanyandb/model/v1/common.proto\"\xde\x01\n" +
 	"\fWriteRequest\x128\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x1c.banyandb.common.v1.MetadataR\bmetadata\x12/\n" +
 	"\x04tags\x18\x02 \x03(\v2\x1b.banyandb.model.v1.TagValueR\x04tags\x12\x12\n" +
 	"\x04span\x18\x03 \x01(\fR\x04span\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x04R\aversion\"{\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x125\n" +
+	"\btag_spec\x18\x05 \x01(\v2\x1a.banyandb.trace.v1.TagSpecR\atagSpec\"&\n" +
+	"\aTagSpec\x12\x1b\n" +
+	"\ttag_names\x18\x01 \x03(\tR\btagNames\"{\n" +
 	"\rWriteResponse\x128\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x1c.banyandb.common.v1.MetadataR\bmetadata\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x16\n" +
@@ -250,24 +309,26 @@ func file_banyandb_trace_v1_write_proto_rawDescGZIP() []byte {
 	return file_banyandb_trace_v1_write_proto_rawDescData
 }
 
-var file_banyandb_trace_v1_write_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_banyandb_trace_v1_write_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_banyandb_trace_v1_write_proto_goTypes = []any{
 	(*WriteRequest)(nil),         // 0: banyandb.trace.v1.WriteRequest
-	(*WriteResponse)(nil),        // 1: banyandb.trace.v1.WriteResponse
-	(*InternalWriteRequest)(nil), // 2: banyandb.trace.v1.InternalWriteRequest
-	(*v1.Metadata)(nil),          // 3: banyandb.common.v1.Metadata
-	(*v11.TagValue)(nil),         // 4: banyandb.model.v1.TagValue
+	(*TagSpec)(nil),              // 1: banyandb.trace.v1.TagSpec
+	(*WriteResponse)(nil),        // 2: banyandb.trace.v1.WriteResponse
+	(*InternalWriteRequest)(nil), // 3: banyandb.trace.v1.InternalWriteRequest
+	(*v1.Metadata)(nil),          // 4: banyandb.common.v1.Metadata
+	(*v11.TagValue)(nil),         // 5: banyandb.model.v1.TagValue
 }
 var file_banyandb_trace_v1_write_proto_depIdxs = []int32{
-	3, // 0: banyandb.trace.v1.WriteRequest.metadata:type_name -> banyandb.common.v1.Metadata
-	4, // 1: banyandb.trace.v1.WriteRequest.tags:type_name -> banyandb.model.v1.TagValue
-	3, // 2: banyandb.trace.v1.WriteResponse.metadata:type_name -> banyandb.common.v1.Metadata
-	0, // 3: banyandb.trace.v1.InternalWriteRequest.request:type_name -> banyandb.trace.v1.WriteRequest
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 0: banyandb.trace.v1.WriteRequest.metadata:type_name -> banyandb.common.v1.Metadata
+	5, // 1: banyandb.trace.v1.WriteRequest.tags:type_name -> banyandb.model.v1.TagValue
+	1, // 2: banyandb.trace.v1.WriteRequest.tag_spec:type_name -> banyandb.trace.v1.TagSpec
+	4, // 3: banyandb.trace.v1.WriteResponse.metadata:type_name -> banyandb.common.v1.Metadata
+	0, // 4: banyandb.trace.v1.InternalWriteRequest.request:type_name -> banyandb.trace.v1.WriteRequest
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_banyandb_trace_v1_write_proto_init() }
@@ -281,7 +342,7 @@ func file_banyandb_trace_v1_write_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_banyandb_trace_v1_write_proto_rawDesc), len(file_banyandb_trace_v1_write_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
