@@ -55,7 +55,8 @@ func NewStandalone() (*Node, error) {
 	}
 	// One node: the front door calls the local data side directly.
 	plane, selector := queue.NewLocal(traceSvc), node.NewLocalSelector(standaloneNodeName)
-	traceServer, err := grpc.NewTraceService(traceSvc, plane, selector)
+	writeMem := grpc.NewWriteMemory(pm, metrics)
+	traceServer, err := grpc.NewTraceService(traceSvc, plane, selector, grpc.WithWriteMemory(writeMem))
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
@@ -64,7 +65,7 @@ func NewStandalone() (*Node, error) {
 	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn), grpc.WithGroupData(groupData))
 	id := newIdentity()
 	g := run.NewGroup("standalone")
-	g.Register(newLogging(), id, md, metrics, pm, traceSvc, authn, grpcServer,
+	g.Register(newLogging(), id, md, metrics, pm, writeMem, traceSvc, authn, grpcServer,
 		http.NewServer(md, grpcServer.Serving, authn, http.WithRegistries(grpcServer.Registries()), http.WithTraceQuery(traceServer), http.WithBydbQL(grpcServer.BydbQL()), http.WithSnapshot(traceSvc)))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }
@@ -82,7 +83,8 @@ func NewLiaison() (*Node, error) {
 		return nil, errors.Wrap(err, "build the trace service")
 	}
 	// The front door reaches the data nodes through the gRPC client the watcher keeps in step.
-	traceServer, err := grpc.NewTraceService(traceSvc, client, selector)
+	writeMem := grpc.NewWriteMemory(pm, metrics)
+	traceServer, err := grpc.NewTraceService(traceSvc, client, selector, grpc.WithWriteMemory(writeMem))
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace API")
 	}
@@ -91,7 +93,7 @@ func NewLiaison() (*Node, error) {
 	grpcServer := grpc.NewServer(md, traceServer, grpc.WithAuth(authn), grpc.WithGroupData(groupData))
 	id := newIdentity()
 	g := run.NewGroup("liaison")
-	g.Register(newLogging(), id, md, metrics, pm, watcher, traceSvc, authn, grpcServer,
+	g.Register(newLogging(), id, md, metrics, pm, writeMem, watcher, traceSvc, authn, grpcServer,
 		http.NewServer(md, grpcServer.Serving, authn, http.WithRegistries(grpcServer.Registries()), http.WithTraceQuery(traceServer), http.WithBydbQL(grpcServer.BydbQL())))
 	return &Node{Group: g, Metadata: md, Trace: traceSvc, GRPC: grpcServer, Auth: authn, Metrics: metrics, Identity: id}, nil
 }

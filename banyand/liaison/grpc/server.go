@@ -190,10 +190,16 @@ func (s *server) PreRun(context.Context) error {
 	if s.lis.Addr() != "" {
 		return errors.New("liaison grpc: PreRun called twice")
 	}
+	limit := int(s.opts.maxRecvMsgSize)
 	opts := []grpclib.ServerOption{
-		grpclib.MaxRecvMsgSize(int(s.opts.maxRecvMsgSize)),
-		grpclib.ChainUnaryInterceptor(s.logUnary, s.recoverUnary),
-		grpclib.ChainStreamInterceptor(s.logStream, s.recoverStream),
+		// gRPC ends a stream on a message above its own limit or one its codec cannot decode. So
+		// gRPC's limit is twice ours, and the codec decodes Write requests itself: an undecodable
+		// Write request, or one up to twice the limit, is refused alone and the stream goes on;
+		// every other message is held to the limit by the size interceptors, as gRPC would.
+		grpclib.ForceServerCodecV2(newServerCodec(limit)),
+		grpclib.MaxRecvMsgSize(transportRecvLimit(limit)),
+		grpclib.ChainUnaryInterceptor(s.logUnary, s.recoverUnary, limitUnary(limit)),
+		grpclib.ChainStreamInterceptor(s.logStream, s.recoverStream, limitStream(limit)),
 		// After logging and recovery, so that refused calls are logged too.
 		grpclib.ChainUnaryInterceptor(s.authn.UnaryInterceptor()), grpclib.ChainStreamInterceptor(s.authn.StreamInterceptor()),
 		// Clients of long write streams ping to keep idle connections through proxies.

@@ -9,6 +9,7 @@ package grpc
 import (
 	"context"
 	"io"
+	"sync/atomic"
 
 	"github.com/pkg/errors"
 	"google.golang.org/grpc/codes"
@@ -27,7 +28,8 @@ import (
 const (
 	// maxStreamBatch bounds how many requests of one stream are committed together.
 	maxStreamBatch = 2000
-	// streamBuffer is how many received requests may wait while a batch commits.
+	// streamBuffer is how many received requests may wait while a batch commits; their bytes are
+	// bounded by the stream's WriteMemory share first.
 	streamBuffer = 4096
 )
 
@@ -40,50 +42,84 @@ type TraceService struct {
 	schemas  trace.Schemas
 	plane    queue.DataPlane
 	selector node.Selector
+	// writeMem bounds the bytes the Write streams hold.
+	writeMem *WriteMemory
 	l        *logger.Logger
+}
+
+// TraceServiceOption adds an optional dependency to the TraceService.
+type TraceServiceOption func(*TraceService)
+
+// WithWriteMemory bounds the Write streams' memory by w (a unit that must be registered to get its
+// flags and limits); without it a stream holds at most DefaultWriteBufferPerStream and all streams
+// together minWriteBufferTotal.
+func WithWriteMemory(w *WriteMemory) TraceServiceOption {
+	return func(s *TraceService) { s.writeMem = w }
 }
 
 // NewTraceService returns the front door over a node's trace schemas, its data plane and the
 // placement of shards on data nodes.
-func NewTraceService(schemas trace.Schemas, plane queue.DataPlane, selector node.Selector) (*TraceService, error) {
+func NewTraceService(schemas trace.Schemas, plane queue.DataPlane, selector node.Selector, opts ...TraceServiceOption) (*TraceService, error) {
 	if schemas == nil || plane == nil || selector == nil {
 		return nil, errors.New("liaison grpc: the trace schemas, data plane and node selector are required")
 	}
-	return &TraceService{schemas: schemas, plane: plane, selector: selector, l: logger.GetLogger("liaison", "trace")}, nil
+	s := &TraceService{schemas: schemas, plane: plane, selector: selector, l: logger.GetLogger("liaison", "trace")}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.writeMem == nil {
+		s.writeMem = NewWriteMemory(nil, nil)
+		s.writeMem.limitPerStream, s.writeMem.limitTotal = int64(DefaultWriteBufferPerStream), minWriteBufferTotal
+	}
+	return s, nil
 }
 
-// Write is the span write stream. Requests are read ahead while the previous batch commits; each
-// batch is validated, placed by shard and written; every request then gets its own response with
-// the outcome of its batch, as soon as that batch is committed.
+// Write is the span write stream. Requests are read ahead while the previous batch commits, as
+// long as the stream's bytes stay within its WriteMemory share (then the stream stops reading and
+// HTTP/2 flow control holds the client); each batch is validated, placed by shard and written;
+// every request then gets its own response with the outcome of its batch, as soon as that batch
+// is committed. A request that does not decode is answered alone (see receivedWrite). When gRPC
+// itself fails a receive (a message above its size limit, a broken connection), it has already
+// ended the stream: the requests received and not yet committed are then dropped unstored.
 func (s *TraceService) Write(stream tracev1.TraceService_WriteServer) error {
 	ctx := stream.Context()
 	ws := &writeStream{svc: s}
-	reqCh := make(chan *tracev1.WriteRequest, streamBuffer)
+	mem := s.writeMem.openStream()
+	defer mem.close()
+	reqCh := make(chan *receivedWrite, streamBuffer)
 	var recvErr error
+	// broken is set before reqCh closes when gRPC has ended the stream on a receive error.
+	var broken atomic.Bool
 	go func() {
 		defer close(reqCh)
 		for {
-			req, err := stream.Recv()
-			if err != nil {
+			if err := mem.waitRoom(ctx); err != nil {
+				return
+			}
+			rw := &receivedWrite{}
+			if err := stream.RecvMsg(rw); err != nil {
 				if !errors.Is(err, io.EOF) {
 					recvErr = err
+					broken.Store(true)
 				}
 				return
 			}
+			mem.charge(int64(rw.size))
 			select {
-			case reqCh <- req:
+			case reqCh <- rw:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	batch := make([]*tracev1.WriteRequest, 0, maxStreamBatch)
+	batch := make([]*receivedWrite, 0, maxStreamBatch)
+	resps := make([]*tracev1.WriteResponse, 0, maxStreamBatch)
 	for {
-		req, ok := <-reqCh
+		rw, ok := <-reqCh
 		if !ok {
 			break
 		}
-		batch = append(batch[:0], req)
+		batch = append(batch[:0], rw)
 	drain:
 		for len(batch) < maxStreamBatch {
 			select {
@@ -96,9 +132,23 @@ func (s *TraceService) Write(stream tracev1.TraceService_WriteServer) error {
 				break drain
 			}
 		}
+		if broken.Load() {
+			// gRPC has answered the stream already: nothing more can be acknowledged, so
+			// nothing more is stored.
+			break
+		}
 		statuses, mds := ws.writeBatch(ctx, batch)
+		var bytes int64
+		resps = resps[:0]
 		for i, r := range batch {
-			if err := stream.Send(&tracev1.WriteResponse{Metadata: mds[i], Version: r.GetVersion(), Status: statuses[i].String()}); err != nil {
+			bytes += int64(r.size)
+			resps = append(resps, &tracev1.WriteResponse{Metadata: mds[i], Version: r.requestVersion(), Status: statuses[i].String()})
+			batch[i] = nil
+		}
+		// The batch is committed: its bytes are free while its answers wait for the client.
+		mem.release(bytes)
+		for _, resp := range resps {
+			if err := stream.Send(resp); err != nil {
 				return errors.Wrap(err, "send write response")
 			}
 		}
@@ -107,9 +157,18 @@ func (s *TraceService) Write(stream tracev1.TraceService_WriteServer) error {
 		if st, ok := status.FromError(recvErr); ok && st.Code() == codes.Canceled {
 			return nil
 		}
+		s.l.Debug().Err(recvErr).Msg("write stream ended by a receive error")
 		return recvErr
 	}
 	return nil
+}
+
+// requestVersion is the version a response echoes: the request's, or what could be read of it.
+func (rw *receivedWrite) requestVersion() uint64 {
+	if rw.req != nil {
+		return rw.req.GetVersion()
+	}
+	return rw.version
 }
 
 // writeStream is the state of one Write stream: everything a stream remembers between its
@@ -131,31 +190,40 @@ type resolved struct {
 // request: the stream's metadata and tag spec in force for it, its schema (resolved once per
 // batch), its tags put in schema order by the spec, then one validation that yields the parsed
 // span and its shard; the spans then go to their nodes, which only ever see schema order.
-func (ws *writeStream) writeBatch(ctx context.Context, batch []*tracev1.WriteRequest) ([]modelv1.Status, []*commonv1.Metadata) {
+func (ws *writeStream) writeBatch(ctx context.Context, batch []*receivedWrite) ([]modelv1.Status, []*commonv1.Metadata) {
 	s := ws.svc
 	statuses := make([]modelv1.Status, len(batch))
 	mds := make([]*commonv1.Metadata, len(batch))
 	writes := make([]tagspec.Write, len(batch))
-	for i, req := range batch {
-		writes[i], statuses[i] = ws.state.Next(req)
-		mds[i] = req.GetMetadata()
+	for i, rw := range batch {
+		if rw.req == nil {
+			// Undecodable: refused alone, with the stream's state untouched.
+			s.l.Debug().Err(rw.decodeErr).Uint64("version", rw.version).Int("bytes", rw.size).Msg("write request refused")
+			statuses[i], mds[i] = modelv1.Status_STATUS_INVALID_TIMESTAMP, rw.metadata
+			continue
+		}
+		writes[i], statuses[i] = ws.state.Next(rw.req)
+		mds[i] = rw.req.GetMetadata()
 		if mds[i] == nil {
 			mds[i] = writes[i].Metadata
 		}
 	}
 	if s.schemas.RefuseWrites() {
 		for i := range statuses {
-			statuses[i] = modelv1.Status_STATUS_DISK_FULL
+			if statuses[i] == modelv1.Status_STATUS_SUCCEED {
+				statuses[i] = modelv1.Status_STATUS_DISK_FULL
+			}
 		}
 		return statuses, mds
 	}
 	schemas := make(map[string]resolved)
 	waited := make(map[string]bool)
 	p := newPlacement(s.selector)
-	for i, req := range batch {
+	for i, rw := range batch {
 		if statuses[i] != modelv1.Status_STATUS_SUCCEED {
 			continue
 		}
+		req := rw.req
 		md := writes[i].Metadata
 		sch, st := ws.schemaOf(ctx, md, schemas, waited)
 		if st != modelv1.Status_STATUS_SUCCEED {
