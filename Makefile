@@ -34,7 +34,9 @@ load-fixtures:
 # Fuzz targets, as <package>:<target>; `make test` runs each for FUZZ_TIME_TEST, `make fuzz` for FUZZ_TIME.
 FUZZ_TARGETS := ./banyand/liaison/grpc:FuzzValidateName \
 	./banyand/liaison/grpc:FuzzValidateTraceQuery \
+	./banyand/liaison/grpc:FuzzDecodeWrite \
 	./banyand/trace:FuzzCompileCriteria \
+	./banyand/trace:FuzzParseWrite \
 	./pkg/bydbql:FuzzParse
 FUZZ_TIME_TEST ?= 8s
 FUZZ_TIME ?= 2m
