@@ -154,7 +154,7 @@ func (s *server) FlagSet() *run.FlagSet {
 	fs := run.NewFlagSet("grpc")
 	fs.StringVar(&s.opts.host, "grpc-host", s.opts.host, "the host the gRPC server listens on; empty means every interface")
 	fs.Uint32Var(&s.opts.port, "grpc-port", s.opts.port, "the port of the gRPC server; 0 picks a free port")
-	fs.Var(&s.opts.maxRecvMsgSize, "max-recv-msg-size", "the largest message the gRPC server accepts, e.g. 10mb")
+	fs.Var(&s.opts.maxRecvMsgSize, "max-recv-msg-size", "the largest message the gRPC server accepts, e.g. 10mb; a write request up to twice as large is refused alone, a larger one ends its stream")
 	fs.BoolVar(&s.opts.tls, "tls", s.opts.tls, "serve gRPC over TLS with --cert-file and --key-file")
 	fs.StringVar(&s.opts.certFile, "cert-file", s.opts.certFile, "the TLS certificate file (PEM) of the gRPC server")
 	fs.StringVar(&s.opts.keyFile, "key-file", s.opts.keyFile, "the TLS private key file (PEM) of the gRPC server")
