@@ -26,7 +26,7 @@ const (
 	DefaultWriteBufferPerStream = run.Bytes(8 << 20)
 	// writeBufferShare is the part (1/writeBufferShare) of the memory protector's limit that the
 	// write streams of a node may hold together when --write-buffer-total is 0.
-	writeBufferShare = 8
+	writeBufferShare = 16
 	// minWriteBufferTotal is the least total a protector's share gives, so that a small limit
 	// still lets a few streams read ahead.
 	minWriteBufferTotal = 32 << 20
@@ -34,7 +34,7 @@ const (
 
 // WriteMemory is the unit that bounds the bytes the node's write streams hold: the requests each
 // stream has received and not yet committed, per stream (--write-buffer-per-stream) and for all
-// streams together (--write-buffer-total, by default an eighth of the memory protector's limit).
+// streams together (--write-buffer-total, by default a sixteenth of the memory protector's limit).
 // A stream at either bound stops reading from gRPC until its commits free bytes: HTTP/2 flow
 // control then slows its client instead of the server buffering.
 type WriteMemory struct {
@@ -80,7 +80,7 @@ func (w *WriteMemory) FlagSet() *run.FlagSet {
 	fs.Var(&w.perStream, "write-buffer-per-stream",
 		"the bytes of received, uncommitted requests one write stream may hold before it stops reading, e.g. 8mb")
 	fs.Var(&w.total, "write-buffer-total",
-		"the bytes all write streams may hold together; 0 is an eighth of the memory protector's limit (at least 32mb)")
+		"the bytes all write streams may hold together; 0 is a sixteenth of the memory protector's limit (at least 32mb)")
 	return fs
 }
 

@@ -42,7 +42,7 @@ func TestWriteMemoryLimits(t *testing.T) {
 		args                 []string
 		perStream, wantTotal int64
 	}{
-		{nil, 8 << 20, 100 << 20},
+		{nil, 8 << 20, 50 << 20},
 		{[]string{"--write-buffer-per-stream=1mb", "--write-buffer-total=10mb"}, 1 << 20, 10 << 20},
 	}
 	for _, tt := range tests {
@@ -52,7 +52,7 @@ func TestWriteMemoryLimits(t *testing.T) {
 		}
 	}
 	small := protector.NewMemory(nil)
-	_ = small.FlagSet().Parse([]string{"--allowed-bytes=64mb"})
+	_ = small.FlagSet().Parse([]string{"--allowed-bytes=256mb"})
 	_ = small.PreRun(context.Background())
 	w := NewWriteMemory(small, nil)
 	_ = w.PreRun(context.Background())

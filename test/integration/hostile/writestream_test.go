@@ -260,9 +260,8 @@ var _ = Describe("Write streams whose clients do not read their acknowledgements
 		streams   = 20
 		perStream = 40
 		spanBytes = 1 << 20
-		// budgetMiB is the server's --allowed-bytes; write streams get an eighth of it.
+		// budgetMiB is the server's --allowed-bytes; write streams get 32 MiB of it.
 		budgetMiB = 256
-		totalMiB  = budgetMiB / 8
 	)
 	var s *server
 	BeforeAll(func() {
