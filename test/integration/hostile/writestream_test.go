@@ -319,6 +319,8 @@ var _ = Describe("Write streams whose clients do not read their acknowledgements
 			}
 			Expect(n).To(Equal(perStream), "acknowledgements of stream %d", c)
 		}
+		// Every byte the streams held is released once they end.
+		Eventually(func() float64 { return s.metricValue("banyandb_liaison_write_buffered_bytes") }).Should(BeZero())
 		// The server is unharmed.
 		Expect(s.writeStatuses(ctx, swSpan(md, "unread_after", "a", "svc", 1, time.Now()))).
 			To(Equal([]string{modelv1.Status_STATUS_SUCCEED.String()}))
