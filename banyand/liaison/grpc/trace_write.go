@@ -81,6 +81,8 @@ func NewTraceService(schemas trace.Schemas, plane queue.DataPlane, selector node
 // is committed. A request that does not decode is answered alone (see receivedWrite). When gRPC
 // itself fails a receive (a message above its size limit, a broken connection), it has already
 // ended the stream: the requests received and not yet committed are then dropped unstored.
+// Write receives through the server codec (serverCodec), which NewServer installs; on a gRPC
+// server without it every receive fails.
 func (s *TraceService) Write(stream tracev1.TraceService_WriteServer) error {
 	ctx := stream.Context()
 	ws := &writeStream{svc: s}

@@ -129,6 +129,9 @@ func (w *WriteMemory) Held() int64 {
 type streamMemory struct {
 	w    *WriteMemory
 	held int64
+	// closed is set by close: a request the stream's receiver still gets after its handler
+	// returned is charged nothing, since nobody would release it.
+	closed bool
 }
 
 // waitRoom blocks until the stream and the node are both below their bounds, or ctx ends. One
@@ -155,6 +158,10 @@ func (s *streamMemory) waitRoom(ctx context.Context) error {
 func (s *streamMemory) charge(n int64) {
 	w := s.w
 	w.mu.Lock()
+	if s.closed {
+		w.mu.Unlock()
+		return
+	}
 	s.held += n
 	w.held += n
 	held := w.held
@@ -181,9 +188,10 @@ func (s *streamMemory) release(n int64) {
 	w.report(held)
 }
 
-// close returns everything the stream still holds.
+// close returns everything the stream still holds; later charges are ignored.
 func (s *streamMemory) close() {
 	s.w.mu.Lock()
+	s.closed = true
 	n := s.held
 	s.w.mu.Unlock()
 	s.release(n)

@@ -114,4 +114,9 @@ func TestStreamMemoryBounds(t *testing.T) {
 	if w.Held() != 0 {
 		t.Fatalf("held %d after an over-release", w.Held())
 	}
+	// The receiver of a stream whose handler has returned may still get a request.
+	a.charge(50)
+	if w.Held() != 0 {
+		t.Fatalf("held %d after a charge to a closed stream", w.Held())
+	}
 }
