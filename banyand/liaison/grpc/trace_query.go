@@ -25,11 +25,15 @@ import (
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
-// Query validates a query once against the schemas of every named group, sends it to every node
+// Query validates a query once against the schemas of every named group (validateTraceQuery, then
+// the planner's checks of CheckQuery), sends it to every node
 // that holds data, merges their ranked partial results and applies offset and limit. BydbQL calls
 // it as a Go method, so that both take the same path.
 func (s *TraceService) Query(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.QueryResponse, error) {
 	start := time.Now()
+	if err := validateTraceQuery(req, s.schemas.TraceSchema); err != nil {
+		return nil, err
+	}
 	q, err := s.schemas.CheckQuery(req)
 	if err != nil {
 		return nil, err
