@@ -159,7 +159,7 @@ func toStatus(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ErrTraceNotExist):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, protector.ErrMemoryExceeded):
+	case errors.Is(err, protector.ErrMemoryExceeded), errors.Is(err, ErrQueryTooLarge):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

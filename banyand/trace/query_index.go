@@ -109,9 +109,10 @@ type candidate struct {
 // sort-key order. A trace is ranked by the first entry of it that matches the time range and the
 // filter: its best matching span. Entries with equal keys are taken as one run, ordered by trace id,
 // so ties break by trace id ascending whatever table they come from. It stops as soon as it has
-// maxTraces traces, which makes the top-N exact without reading spans it will not return.
+// maxTraces traces, which makes the top-N exact without reading spans it will not return. Every
+// ranked trace is charged to the budget.
 func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable.Table], is *indexSchema, plan *queryPlan,
-	lo, hi int64, maxTraces int,
+	lo, hi int64, maxTraces int, budget *queryBudget,
 ) (ranked []rankedTrace, err error) {
 	h := &entryHeap{desc: plan.desc}
 	defer func() {
@@ -185,6 +186,11 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 			}
 			if !matched {
 				continue
+			}
+			// Each ranked trace costs its place in seen and in ranked: a match-all query with a
+			// huge limit grows here first, before any span is read.
+			if err := budget.charge(ctx, rankedTraceCost+2*uint64(len(c.traceID))); err != nil {
+				return nil, errors.Wrap(err, "rank traces")
 			}
 			seen[c.traceID] = struct{}{}
 			ranked = append(ranked, rankedTrace{traceID: c.traceID, key: c.entry.SortKey})

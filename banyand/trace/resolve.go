@@ -32,6 +32,9 @@ type Schemas interface {
 	// TraceSchema returns the loaded schema of the trace name in group, for the front door's query
 	// validation; false when the node follows no such trace.
 	TraceSchema(group, name string) (*databasev1.Trace, bool)
+	// QueryBounds returns what bounds a query on this node: the memory protector that the front
+	// door charges a query's merged answers to, and the largest answer it may return.
+	QueryBounds() QueryBounds
 	// RefuseWrites reports whether the front door itself must refuse writes (STATUS_DISK_FULL).
 	RefuseWrites() bool
 	// ObserveMissingNodes records how many data nodes did not answer the last query.
@@ -128,6 +131,11 @@ func (s *standalone) TraceSchema(group, name string) (*databasev1.Trace, bool) {
 	return s.schemaRepo.traceSchema(group, name)
 }
 
+// QueryBounds returns the node's memory protector and --trace-max-query-response-size.
+func (s *standalone) QueryBounds() QueryBounds {
+	return QueryBounds{Memory: s.pm, MaxResponseBytes: int(s.option.maxQueryResponseSize)}
+}
+
 // RefuseWrites is false on a standalone server: its data side checks the data disk itself.
 func (s *standalone) RefuseWrites() bool { return false }
 
@@ -149,6 +157,11 @@ func (l *liaison) CheckQuery(req *tracev1.QueryRequest) (*CheckedQuery, error) {
 // TraceSchema returns the loaded schema of a trace.
 func (l *liaison) TraceSchema(group, name string) (*databasev1.Trace, bool) {
 	return l.schemaRepo.traceSchema(group, name)
+}
+
+// QueryBounds returns the liaison's memory protector and --trace-max-query-response-size.
+func (l *liaison) QueryBounds() QueryBounds {
+	return QueryBounds{Memory: l.pm, MaxResponseBytes: int(l.option.maxQueryResponseSize)}
 }
 
 // RefuseWrites is true while the liaison's own disk is above --trace-max-disk-usage-percent.

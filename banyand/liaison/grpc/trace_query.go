@@ -21,6 +21,7 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/banyand/trace"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
@@ -38,6 +39,12 @@ func (s *TraceService) Query(ctx context.Context, req *tracev1.QueryRequest) (*t
 	if err != nil {
 		return nil, err
 	}
+	// What the query materialises on this node (a local data side's spans, the answers of remote
+	// nodes that the data plane decodes) is charged to one account, released when the query ends.
+	bounds := s.schemas.QueryBounds()
+	acct := protector.NewAccount(bounds.Memory)
+	defer acct.Release()
+	ctx = protector.WithAccount(ctx, acct)
 	nodes := s.selector.Nodes()
 	replies := s.fanOut(ctx, nodes, func(string) *tracev1.QueryRequest { return q.Internal })
 	asc := req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC
@@ -93,8 +100,15 @@ func (s *TraceService) Query(ctx context.Context, req *tracev1.QueryRequest) (*t
 	}
 	s.schemas.ObserveMissingNodes(missing)
 	resp := &tracev1.QueryResponse{Traces: make([]*tracev1.Trace, 0, len(page))}
+	size := 0
 	for _, t := range page {
-		resp.Traces = append(resp.Traces, &tracev1.Trace{TraceId: t.GetTraceId(), Spans: t.GetSpans()})
+		tr := &tracev1.Trace{TraceId: t.GetTraceId(), Spans: t.GetSpans()}
+		size += proto.Size(tr)
+		resp.Traces = append(resp.Traces, tr)
+	}
+	// Each node bounds its own answer; the merged page of several is bounded here.
+	if err := bounds.CheckResponseSize(size); err != nil {
+		return nil, err
 	}
 	if req.GetTrace() {
 		resp.TraceQueryResult = executionTrace(req, start, len(nodes), len(resp.Traces))
