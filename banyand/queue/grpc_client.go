@@ -22,6 +22,7 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 )
 
@@ -36,6 +37,9 @@ const (
 	queryTimeout   = 30 * time.Second
 	maxAttempts    = 3
 	initialBackoff = 100 * time.Millisecond
+	// MaxNodeAnswerBytes is the largest answer a liaison accepts from a data node (and so the
+	// bound a data node keeps its answer of offset+limit traces within).
+	MaxNodeAnswerBytes = 256 << 20
 	// maxBatchBytes bounds one write RPC; larger batches go out as several, well under the data
 	// node's --max-recv-msg-size.
 	maxBatchBytes = 8 << 20
@@ -104,7 +108,7 @@ func (c *grpcClient) AddNode(n *databasev1.Node) {
 	}
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxNodeAnswerBytes), grpc.MaxCallSendMsgSize(256<<20)))
 	if err != nil {
 		c.l.Error().Err(err).Str("node", name).Str("addr", addr).Msg("failed to set up a connection to a data node")
 		return
@@ -192,7 +196,19 @@ func (c *grpcClient) Query(ctx context.Context, node string, req *tracev1.QueryR
 	}
 	cctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
-	return nc.client.Query(cctx, req)
+	resp, err := nc.client.Query(cctx, req)
+	if err != nil {
+		return nil, err
+	}
+	// The decoded answer lives on this node until the caller's query ends: it is charged to the
+	// query's account, if the context carries one.
+	if a, ok := protector.AccountFrom(ctx); ok {
+		if err := a.Grow(ctx, uint64(proto.Size(resp))); err != nil {
+			return nil, status.Errorf(codes.ResourceExhausted,
+				"the answers of the data nodes need more memory than this node may reserve for the query; narrow the query or page with limit/offset: %v", err)
+		}
+	}
+	return resp, nil
 }
 
 // InspectGroup asks a node for its segments of a group; the node's errors keep their gRPC codes.

@@ -9,6 +9,7 @@ package queue
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -20,6 +21,7 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/protector"
 )
 
 func spanOf(payload int) *tracev1.InternalWriteRequest {
@@ -138,6 +140,34 @@ func TestGRPCQueueCarriesBatchesOverTheNetwork(t *testing.T) {
 	}
 	if _, err := c.Query(context.Background(), "n1", &tracev1.QueryRequest{Name: "missing"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("the node's NotFound came back as %v", err)
+	}
+
+	// A decoded answer is charged to the account of the query's context.
+	pm := protector.NewMemory(nil)
+	if err := pm.FlagSet().Parse([]string{"--allowed-bytes=1kb"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pm.PreRun(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	acct := protector.NewAccount(pm)
+	resp, err = c.Query(protector.WithAccount(context.Background(), acct), "n1", &tracev1.QueryRequest{Name: "sw", Groups: []string{"g"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct.Held() != uint64(proto.Size(resp)) || pm.Usage() != acct.Held() {
+		t.Fatalf("account holds %d, protector %d; want the answer's %d bytes", acct.Held(), pm.Usage(), proto.Size(resp))
+	}
+	if err := acct.Grow(context.Background(), 1024-acct.Held()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Query(protector.WithAccount(context.Background(), acct), "n1", &tracev1.QueryRequest{Name: "sw", Groups: []string{"g"}})
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "limit/offset") {
+		t.Fatalf("an answer past the budget: %v, want ResourceExhausted saying to page", err)
+	}
+	acct.Release()
+	if pm.Usage() != 0 {
+		t.Fatalf("usage after release = %d", pm.Usage())
 	}
 }
 

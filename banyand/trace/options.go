@@ -7,6 +7,7 @@
 package trace
 
 import (
+	"math"
 	"path/filepath"
 	"time"
 
@@ -52,6 +53,9 @@ type option struct {
 	// --trace-max-open-segments: when a group's unused segments close their tables.
 	segmentIdleTimeout time.Duration
 	maxOpenSegments    int
+	// maxQueryResponseSize is --trace-max-query-response-size: the largest encoded answer of one
+	// query, on a data node and at the front door.
+	maxQueryResponseSize run.Bytes
 	// elementIndexFlushTimeout is the plan's flush deadline for index entries. Index entries live in
 	// the same table (and write-ahead log) as the spans, so the table flushes by the shorter of the
 	// two; no flag sets it apart from --trace-flush-timeout (0 means the same).
@@ -92,6 +96,9 @@ func (c commonFlags) register(fs *run.FlagSet) {
 		"the disk usage percent above which trace writes are refused with STATUS_DISK_FULL")
 	fs.DurationVar(c.schemaWait, "trace-metadata-cache-wait-duration", defaultSchemaWait,
 		"how long a write waits for a trace schema this node has not loaded yet before it fails")
+	c.option.maxQueryResponseSize = defaultMaxQueryResponseSize
+	fs.Var(&c.option.maxQueryResponseSize, "trace-max-query-response-size",
+		"the largest answer of one query, e.g. 64mb; a query whose answer would be larger fails with ResourceExhausted (page it with limit/offset)")
 }
 
 func (c commonFlags) validate() error {
@@ -104,6 +111,9 @@ func (c commonFlags) validate() error {
 	}
 	if *c.schemaWait < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-metadata-cache-wait-duration must not be negative, got %s", *c.schemaWait))
+	}
+	if c.option.maxQueryResponseSize <= 0 || c.option.maxQueryResponseSize >= math.MaxInt32 {
+		err = multierr.Append(err, errors.Errorf("--trace-max-query-response-size must be above 0 and below 2gb, got %s", c.option.maxQueryResponseSize))
 	}
 	if c.option.flushTimeout < 0 {
 		err = multierr.Append(err, errors.Errorf("--trace-flush-timeout must not be negative, got %s", c.option.flushTimeout))

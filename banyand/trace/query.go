@@ -12,12 +12,14 @@ import (
 	"sort"
 
 	"github.com/pkg/errors"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
+	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
@@ -37,6 +39,9 @@ type QueryOptions struct {
 	// MaxTraces is how many ranked traces to return (offset + limit: the front door applies the
 	// offset after merging the results of every group and node).
 	MaxTraces int
+	// budget is the query's memory and answer budget, shared by the groups of one request; nil:
+	// Query makes one of its own over the trace's protector.
+	budget *queryBudget
 }
 
 // queryPlan is a validated query against one trace.
@@ -117,6 +122,11 @@ func (t *trace) Query(ctx context.Context, opts QueryOptions) ([]*tracev1.Intern
 	if opts.MaxTraces <= 0 {
 		return nil, nil
 	}
+	budget := opts.budget
+	if budget == nil {
+		budget = newQueryBudget(ctx, t.pm, queue.MaxNodeAnswerBytes)
+		defer budget.release()
+	}
 	segs := heldSegments(h.db.SelectSegments(opts.TimeRange))
 	defer segs.releaseAll()
 	if len(segs) == 0 {
@@ -134,9 +144,9 @@ func (t *trace) Query(ctx context.Context, opts QueryOptions) ([]*tracev1.Intern
 	if plan.traceIDs != nil {
 		// Matching looks at each span's own timestamp, so reading every segment once serves both.
 		segs.releaseAll()
-		ranked, loaded, err = t.rankByIDs(all, is, plan, lo, hi, opts.MaxTraces)
+		ranked, loaded, err = t.rankByIDs(ctx, all, is, plan, lo, hi, opts.MaxTraces, budget)
 	} else {
-		ranked, err = t.rankByIndex(ctx, segs, is, plan, lo, hi, opts.MaxTraces)
+		ranked, err = t.rankByIndex(ctx, segs, is, plan, lo, hi, opts.MaxTraces, budget)
 		segs.releaseAll()
 	}
 	if err != nil {
@@ -147,16 +157,10 @@ func (t *trace) Query(ctx context.Context, opts QueryOptions) ([]*tracev1.Intern
 		for i, r := range ranked {
 			ids[i] = r.traceID
 		}
-		if loaded, err = t.loadSpans(all, ids); err != nil {
+		if loaded, err = t.loadSpans(ctx, all, ids, budget); err != nil {
 			return nil, err
 		}
 	}
-	var reserved uint64
-	defer func() {
-		if reserved > 0 && t.pm != nil {
-			t.pm.ReleaseResource(reserved)
-		}
-	}()
 	proj := newProjection(is.tags, opts.TagProjection)
 	result := make([]*tracev1.InternalTrace, 0, len(ranked))
 	for _, r := range ranked {
@@ -164,19 +168,15 @@ func (t *trace) Query(ctx context.Context, opts QueryOptions) ([]*tracev1.Intern
 		if len(spans) == 0 {
 			continue
 		}
-		size := uint64(0)
-		for i := range spans {
-			size += uint64(len(spans[i].Payload)) + 64
-		}
-		if t.pm != nil {
-			if err := t.pm.AcquireResource(ctx, size); err != nil {
-				return nil, errors.Wrapf(err, "query %s/%s", t.group, t.name)
-			}
-			reserved += size
-		}
 		tr := &tracev1.InternalTrace{TraceId: r.traceID, Key: r.key, Spans: make([]*tracev1.Span, 0, len(spans))}
 		for i := range spans {
 			tr.Spans = append(tr.Spans, proj.span(r.traceID, &spans[i]))
+		}
+		if err := budget.answer(proto.Size(tr)); err != nil {
+			return nil, errors.Wrapf(err, "query %s/%s", t.group, t.name)
+		}
+		if err := budget.charge(ctx, answerOverhead(tr)); err != nil {
+			return nil, errors.Wrapf(err, "query %s/%s", t.group, t.name)
 		}
 		result = append(result, tr)
 	}
@@ -223,13 +223,13 @@ func (h heldSegments) releaseAll() {
 	}
 }
 
-func (t *trace) rankByIDs(segs heldSegments, is *indexSchema, plan *queryPlan, lo, hi int64,
-	maxTraces int,
+func (t *trace) rankByIDs(ctx context.Context, segs heldSegments, is *indexSchema, plan *queryPlan, lo, hi int64,
+	maxTraces int, budget *queryBudget,
 ) ([]rankedTrace, map[string][]tstable.StoredSpan, error) {
 	ids := append([]string(nil), plan.traceIDs...)
 	sort.Strings(ids)
 	ids = dedupSorted(ids)
-	loaded, err := t.loadSpans(segs, ids)
+	loaded, err := t.loadSpans(ctx, segs, ids, budget)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -265,8 +265,9 @@ func dedupSorted(ids []string) []string {
 }
 
 // loadSpans reads every span of the traces from the segments, keyed by user trace id, and
-// releases each segment once it is read.
-func (t *trace) loadSpans(segs heldSegments, ids []string) (map[string][]tstable.StoredSpan, error) {
+// releases each segment once it is read. Each trace's spans are charged to the budget as soon as
+// they are read, so that a query past the node's memory budget stops one trace past it.
+func (t *trace) loadSpans(ctx context.Context, segs heldSegments, ids []string, budget *queryBudget) (map[string][]tstable.StoredSpan, error) {
 	out := make(map[string][]tstable.StoredSpan, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -288,16 +289,19 @@ func (t *trace) loadSpans(segs heldSegments, ids []string) (map[string][]tstable
 			if !ok {
 				continue
 			}
-			found, err := table.GetTraces(stored)
-			if err != nil {
-				return nil, errors.Wrapf(err, "read traces from shard %d of segment %s", shard, seg.Dir())
-			}
-			for sid, spans := range found {
+			err = table.EachTrace(stored, func(sid string, spans []tstable.StoredSpan) error {
 				id, ok := userTraceID(t.name, sid)
 				if !ok {
-					continue
+					return nil
+				}
+				if err := budget.charge(ctx, storedSpansSize(spans)); err != nil {
+					return err
 				}
 				out[id] = append(out[id], spans...)
+				return nil
+			})
+			if err != nil {
+				return nil, errors.Wrapf(err, "read traces from shard %d of segment %s", shard, seg.Dir())
 			}
 		}
 		segs.release(si)

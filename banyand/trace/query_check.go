@@ -40,16 +40,15 @@ type CheckedQuery struct {
 	IDsOnly bool
 }
 
-// checkQuery validates a query against the schemas of its groups. With compile, it also compiles
-// the query's plan for each group, so that a liaison, which runs no plan itself, refuses bad
-// criteria and orders before it asks any data node; a node with data compiles the plan once, when
-// it runs it.
+// checkQuery validates what the front door's validateTraceQuery (banyand/liaison/grpc) leaves to
+// the planner: the time range, the tag projection, the order and the id/timestamp tag names
+// agreeing across groups. With compile, it also compiles the query's plan for each group, so that
+// a liaison, which runs no plan itself, refuses bad criteria and orders before it asks any data
+// node; a node with data compiles the plan once, when it runs it.
 func (sr *schemaRepo) checkQuery(req *tracev1.QueryRequest, compile bool) (*CheckedQuery, error) {
 	if len(req.GetGroups()) == 0 {
+		// The front door refused it already; kept so that no caller reaches the loop without a group.
 		return nil, status.Error(codes.InvalidArgument, "groups: at least one group is required")
-	}
-	if req.GetName() == "" {
-		return nil, status.Error(codes.InvalidArgument, "name: the trace name is required")
 	}
 	tr, err := queryTimeRange(req.GetTimeRange())
 	if err != nil {
@@ -160,7 +159,7 @@ func toStatus(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ErrTraceNotExist):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, protector.ErrMemoryExceeded):
+	case errors.Is(err, protector.ErrMemoryExceeded), errors.Is(err, ErrQueryTooLarge):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

@@ -18,15 +18,23 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
 // queryData is the data side of the query path: it runs a normalized query (time range set,
 // offset 0, limit = the caller's offset+limit) on this node's data of every group it names and
-// answers the ranked traces with their keys, sorted once across the groups.
+// answers the ranked traces with their keys, sorted once across the groups. What a query
+// materialises is charged to the node's memory protector as it grows (queryBudget), and its
+// answer is bounded by what a liaison accepts from a data node; past either it fails with
+// ResourceExhausted.
 type queryData struct {
 	schemaRepo *schemaRepo
 	metrics    *metrics
+	// pm is the node's memory protector.
+	pm protector.Memory
+	// maxAnswer bounds the encoded answer of one query (queue.MaxNodeAnswerBytes).
+	maxAnswer int
 }
 
 // QueryTraces runs a normalized query on this node's data; its errors carry gRPC codes.
@@ -41,6 +49,9 @@ func (q *queryData) run(ctx context.Context, req *tracev1.QueryRequest) (*tracev
 	tr := timestamp.NewInclusiveTimeRange(req.GetTimeRange().GetBegin().AsTime(), req.GetTimeRange().GetEnd().AsTime())
 	byIDs := false
 	var all []*tracev1.InternalTrace
+	// One budget for the groups of the request: their answers travel in one message.
+	budget := newQueryBudget(ctx, q.pm, q.maxAnswer)
+	defer budget.release()
 	for _, g := range req.GetGroups() {
 		start := time.Now()
 		t, ok := q.schemaRepo.loadTrace(&commonv1.Metadata{Group: g, Name: req.GetName()})
@@ -54,6 +65,7 @@ func (q *queryData) run(ctx context.Context, req *tracev1.QueryRequest) (*tracev
 			OrderBy:       req.GetOrderBy(),
 			TagProjection: req.GetTagProjection(),
 			MaxTraces:     int(req.GetLimit()),
+			budget:        budget,
 		}
 		byIDs = byIDs || collectTraceIDs(req.GetCriteria(), t.loadIndexSchema().tags) != nil
 		res, err := t.Query(ctx, opts)

@@ -251,7 +251,8 @@ func TestFilterAsksForTheSpanWhenAnEntryLacksATag(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	entry := tstable.IndexEntry{SortKey: 250, TraceID: "sw\x00t", Timestamp: at.UnixNano(),
 		Tags: []*modelv1.TagValue{nil, i64(1), str("svc-a"), i64(250)}}
-	view := entryView{entry: &entry, tags: tl, traceID: "t"}
+	view := newEntryView(tl)
+	view.reset(&entry, "t")
 	tests := []struct {
 		name      string
 		criteria  *modelv1.Criteria
@@ -286,6 +287,40 @@ func TestFilterAsksForTheSpanWhenAnEntryLacksATag(t *testing.T) {
 				t.Fatalf("match = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEntryViewDecodesEachTagOncePerEntry checks that the view's cache answers the
+// entry it points at: a reset to another entry forgets the tags of the previous one.
+func TestEntryViewDecodesEachTagOncePerEntry(t *testing.T) {
+	tl := newTagLocator(filterSchema())
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a := tstable.IndexEntry{SortKey: 1, TraceID: "sw\x00a", Timestamp: at.UnixNano(), Tags: []*modelv1.TagValue{nil, i64(1), str("svc-a")}}
+	b := tstable.IndexEntry{SortKey: 2, TraceID: "sw\x00b", Timestamp: at.Add(time.Second).UnixNano(), Tags: []*modelv1.TagValue{nil, i64(2)}}
+	f, err := compileCriteria(or(cond("service_id", opEQ, str("svc-x")), or(cond("service_id", opEQ, str("svc-a")), cond("trace_id", opEQ, str("b")))), tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := newEntryView(tl)
+	for _, step := range []struct {
+		entry     *tstable.IndexEntry
+		traceID   string
+		want      bool
+		wantKnown bool
+	}{
+		{&a, "a", true, true},
+		// b does not carry service_id: unknown, although a did.
+		{&b, "b", false, false},
+		{&a, "a", true, true},
+	} {
+		view.reset(step.entry, step.traceID)
+		got, known := f.match(view)
+		if got != step.want || known != step.wantKnown {
+			t.Fatalf("entry %s: match = %v, known = %v; want %v, %v", step.traceID, got, known, step.want, step.wantKnown)
+		}
+		if v, ok := view.tagAt(tl.positions["state"]); !ok || v.GetInt().GetValue() != step.entry.Tags[1].GetInt().GetValue() {
+			t.Fatalf("entry %s: state = %v, %v", step.traceID, v, ok)
+		}
 	}
 }
 

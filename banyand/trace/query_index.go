@@ -109,9 +109,10 @@ type candidate struct {
 // sort-key order. A trace is ranked by the first entry of it that matches the time range and the
 // filter: its best matching span. Entries with equal keys are taken as one run, ordered by trace id,
 // so ties break by trace id ascending whatever table they come from. It stops as soon as it has
-// maxTraces traces, which makes the top-N exact without reading spans it will not return.
+// maxTraces traces, which makes the top-N exact without reading spans it will not return. Every
+// ranked trace is charged to the budget.
 func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable.Table], is *indexSchema, plan *queryPlan,
-	lo, hi int64, maxTraces int,
+	lo, hi int64, maxTraces int, budget *queryBudget,
 ) (ranked []rankedTrace, err error) {
 	h := &entryHeap{desc: plan.desc}
 	defer func() {
@@ -141,6 +142,7 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 	}
 	heap.Init(h)
 	seen := make(map[string]struct{})
+	view := newEntryView(is.tags)
 	var run []candidate
 	for h.Len() > 0 {
 		if err := ctx.Err(); err != nil {
@@ -179,12 +181,17 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 			if c.entry.Timestamp < lo || c.entry.Timestamp > hi {
 				continue
 			}
-			matched, err := t.matchEntry(c, is, plan)
+			matched, err := t.matchEntry(c, view, is, plan)
 			if err != nil {
 				return nil, err
 			}
 			if !matched {
 				continue
+			}
+			// Each ranked trace costs its place in seen and in ranked: a match-all query with a
+			// huge limit grows here first, before any span is read.
+			if err := budget.charge(ctx, rankedTraceCost+2*uint64(len(c.traceID))); err != nil {
+				return nil, errors.Wrap(err, "rank traces")
 			}
 			seen[c.traceID] = struct{}{}
 			ranked = append(ranked, rankedTrace{traceID: c.traceID, key: c.entry.SortKey})
@@ -197,9 +204,10 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 }
 
 // matchEntry evaluates the filter on an index entry, reading the whole span only when the filter
-// needs a tag the entry does not carry.
-func (t *trace) matchEntry(c *candidate, is *indexSchema, plan *queryPlan) (bool, error) {
-	m, ok := plan.filter.match(entryView{entry: &c.entry, tags: is.tags, traceID: c.traceID})
+// needs a tag the entry does not carry. view is the scan's one entry view, pointed at c here.
+func (t *trace) matchEntry(c *candidate, view *entryView, is *indexSchema, plan *queryPlan) (bool, error) {
+	view.reset(&c.entry, c.traceID)
+	m, ok := plan.filter.match(view)
 	if ok {
 		return m, nil
 	}
@@ -211,14 +219,58 @@ func (t *trace) matchEntry(c *candidate, is *indexSchema, plan *queryPlan) (bool
 	return m, nil
 }
 
-// entryView shows an index entry to a filter: the ids, the timestamp and the indexed tags are known.
+// Lookup states of a tag position in an entryView.
+const (
+	tagNotLooked uint8 = iota
+	tagKnown
+	tagUnknown
+)
+
+// entryView shows an index entry to a filter: the ids, the timestamp and the indexed tags are
+// known. It decodes each tag at most once per entry: a filter of many conditions on one tag
+// (an OR of 64 services) asks for it once per condition, and decoding it again for each was
+// ~85% of such a query's time. One view serves a whole scan; reset points it at the next entry.
 type entryView struct {
 	entry   *tstable.IndexEntry
 	traceID string
 	tags    tagLocator
+	// vals and state are by tag position: the decoded value and whether it was looked up for
+	// the current entry.
+	vals  []*modelv1.TagValue
+	state []uint8
 }
 
-func (v entryView) tagAt(pos int) (*modelv1.TagValue, bool) {
+func newEntryView(tl tagLocator) *entryView {
+	n := len(tl.types)
+	return &entryView{tags: tl, vals: make([]*modelv1.TagValue, n), state: make([]uint8, n)}
+}
+
+// reset points the view at an entry and forgets the tags decoded for the previous one.
+func (v *entryView) reset(entry *tstable.IndexEntry, traceID string) {
+	v.entry, v.traceID = entry, traceID
+	clear(v.state)
+}
+
+func (v *entryView) tagAt(pos int) (*modelv1.TagValue, bool) {
+	if pos < 0 || pos >= len(v.state) {
+		return v.decode(pos)
+	}
+	switch v.state[pos] {
+	case tagKnown:
+		return v.vals[pos], true
+	case tagUnknown:
+		return nil, false
+	}
+	val, ok := v.decode(pos)
+	v.vals[pos] = val
+	v.state[pos] = tagUnknown
+	if ok {
+		v.state[pos] = tagKnown
+	}
+	return val, ok
+}
+
+func (v *entryView) decode(pos int) (*modelv1.TagValue, bool) {
 	switch pos {
 	case v.tags.traceIDPos:
 		return strValue(v.traceID), true

@@ -316,7 +316,7 @@ func TestRankByIndexMatchesBruteForce(t *testing.T) {
 				}
 				segs := h.db.SelectSegments(tRange)
 				lo, hi := timeRangeNanos(opts)
-				got, err := tr.rankByIndex(context.Background(), segs, is, plan, lo, hi, limit)
+				got, err := tr.rankByIndex(context.Background(), segs, is, plan, lo, hi, limit, &queryBudget{})
 				for _, s := range segs {
 					s.DecRef()
 				}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
@@ -28,6 +29,12 @@ type Schemas interface {
 	// CheckQuery validates a query against the schemas of its groups and normalizes it for the
 	// data nodes.
 	CheckQuery(req *tracev1.QueryRequest) (*CheckedQuery, error)
+	// TraceSchema returns the loaded schema of the trace name in group, for the front door's query
+	// validation; false when the node follows no such trace.
+	TraceSchema(group, name string) (*databasev1.Trace, bool)
+	// QueryBounds returns what bounds a query on this node: the memory protector that the front
+	// door charges a query's merged answers to, and the largest answer it may return.
+	QueryBounds() QueryBounds
 	// RefuseWrites reports whether the front door itself must refuse writes (STATUS_DISK_FULL).
 	RefuseWrites() bool
 	// ObserveMissingNodes records how many data nodes did not answer the last query.
@@ -95,6 +102,15 @@ func (sr *schemaRepo) resolveWrite(ctx context.Context, md *commonv1.Metadata, w
 	return &WriteSchema{t: t, is: t.loadIndexSchema(), shardNum: g.GetSchema().GetResourceOpts().GetShardNum()}, true
 }
 
+// traceSchema is TraceSchema of both services.
+func (sr *schemaRepo) traceSchema(group, name string) (*databasev1.Trace, bool) {
+	t, ok := sr.loadTrace(&commonv1.Metadata{Group: group, Name: name})
+	if !ok {
+		return nil, false
+	}
+	return t.schema, true
+}
+
 var (
 	_ Schemas = (*standalone)(nil)
 	_ Schemas = (*liaison)(nil)
@@ -108,6 +124,16 @@ func (s *standalone) ResolveWrite(ctx context.Context, md *commonv1.Metadata, wa
 // CheckQuery validates a query; the data side compiles its plan when it runs it.
 func (s *standalone) CheckQuery(req *tracev1.QueryRequest) (*CheckedQuery, error) {
 	return s.schemaRepo.checkQuery(req, false)
+}
+
+// TraceSchema returns the loaded schema of a trace.
+func (s *standalone) TraceSchema(group, name string) (*databasev1.Trace, bool) {
+	return s.schemaRepo.traceSchema(group, name)
+}
+
+// QueryBounds returns the node's memory protector and --trace-max-query-response-size.
+func (s *standalone) QueryBounds() QueryBounds {
+	return QueryBounds{Memory: s.pm, MaxResponseBytes: int(s.option.maxQueryResponseSize)}
 }
 
 // RefuseWrites is false on a standalone server: its data side checks the data disk itself.
@@ -126,6 +152,16 @@ func (l *liaison) ResolveWrite(ctx context.Context, md *commonv1.Metadata, waite
 // CheckQuery validates a query and compiles its plan for every group.
 func (l *liaison) CheckQuery(req *tracev1.QueryRequest) (*CheckedQuery, error) {
 	return l.schemaRepo.checkQuery(req, true)
+}
+
+// TraceSchema returns the loaded schema of a trace.
+func (l *liaison) TraceSchema(group, name string) (*databasev1.Trace, bool) {
+	return l.schemaRepo.traceSchema(group, name)
+}
+
+// QueryBounds returns the liaison's memory protector and --trace-max-query-response-size.
+func (l *liaison) QueryBounds() QueryBounds {
+	return QueryBounds{Memory: l.pm, MaxResponseBytes: int(l.option.maxQueryResponseSize)}
 }
 
 // RefuseWrites is true while the liaison's own disk is above --trace-max-disk-usage-percent.

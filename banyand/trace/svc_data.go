@@ -162,7 +162,7 @@ func (s *standalone) PreRun(_ context.Context) error {
 		newSupplier(s.dataPath, s), s.l)
 	s.snapshot = newSnapshotter(&s.schemaRepo, s.snapshotDir, s.maxFileSnapshotNum, s.lfs, s.l)
 	s.write = newWriteData(&s.schemaRepo, s.lfs, s.dataPath, s.maxDiskUsagePercent, s.schemaWait, s.option.maxFutureSkew, s.metrics, s.l)
-	s.query = &queryData{schemaRepo: &s.schemaRepo, metrics: s.metrics}
+	s.query = &queryData{schemaRepo: &s.schemaRepo, metrics: s.metrics, pm: s.pm, maxAnswer: queue.MaxNodeAnswerBytes}
 	if s.pipeline != nil {
 		if err := s.pipeline.Handle(s); err != nil {
 			return errors.Wrap(err, "serve the trace data on the internal endpoint")

@@ -21,19 +21,30 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/banyand/trace"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
-// Query validates a query once against the schemas of every named group, sends it to every node
+// Query validates a query once against the schemas of every named group (validateTraceQuery, then
+// the planner's checks of CheckQuery), sends it to every node
 // that holds data, merges their ranked partial results and applies offset and limit. BydbQL calls
 // it as a Go method, so that both take the same path.
 func (s *TraceService) Query(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.QueryResponse, error) {
 	start := time.Now()
+	if err := validateTraceQuery(req, s.schemas.TraceSchema); err != nil {
+		return nil, err
+	}
 	q, err := s.schemas.CheckQuery(req)
 	if err != nil {
 		return nil, err
 	}
+	// What the query materialises on this node (a local data side's spans, the answers of remote
+	// nodes that the data plane decodes) is charged to one account, released when the query ends.
+	bounds := s.schemas.QueryBounds()
+	acct := protector.NewAccount(bounds.Memory)
+	defer acct.Release()
+	ctx = protector.WithAccount(ctx, acct)
 	nodes := s.selector.Nodes()
 	replies := s.fanOut(ctx, nodes, func(string) *tracev1.QueryRequest { return q.Internal })
 	asc := req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC
@@ -89,8 +100,15 @@ func (s *TraceService) Query(ctx context.Context, req *tracev1.QueryRequest) (*t
 	}
 	s.schemas.ObserveMissingNodes(missing)
 	resp := &tracev1.QueryResponse{Traces: make([]*tracev1.Trace, 0, len(page))}
+	size := 0
 	for _, t := range page {
-		resp.Traces = append(resp.Traces, &tracev1.Trace{TraceId: t.GetTraceId(), Spans: t.GetSpans()})
+		tr := &tracev1.Trace{TraceId: t.GetTraceId(), Spans: t.GetSpans()}
+		size += proto.Size(tr)
+		resp.Traces = append(resp.Traces, tr)
+	}
+	// Each node bounds its own answer; the merged page of several is bounded here.
+	if err := bounds.CheckResponseSize(size); err != nil {
+		return nil, err
 	}
 	if req.GetTrace() {
 		resp.TraceQueryResult = executionTrace(req, start, len(nodes), len(resp.Traces))

@@ -25,8 +25,8 @@ const (
 	maxCriteriaBytes = 256 << 10
 	// maxCriteriaConditions bounds the number of conditions in the criteria tree. The planner
 	// evaluates every condition on every index entry it scans (an OR of n conditions that match
-	// nothing costs n tag decodes per entry: ~3 s of CPU for 256 conditions over 30k spans), so the
-	// bound caps how much one request multiplies a scan.
+	// nothing costs n comparisons per entry; each tag is decoded once per entry), so the bound
+	// caps how much one request multiplies a scan.
 	maxCriteriaConditions = 64
 	// maxCriteriaDepth bounds the nesting of the criteria tree: a lone condition has depth 1, each
 	// logical expression above it adds 1.

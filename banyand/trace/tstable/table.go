@@ -569,8 +569,25 @@ func validateWrite(spans []Span, wo WriteOptions) error {
 // in write order: by Write call (records in sequence order), then by their
 // order in the call.
 func (t *Table) GetTraces(traceIDs []string) (map[string][]StoredSpan, error) {
-	if err := t.acquire(); err != nil {
+	out := make(map[string][]StoredSpan, len(traceIDs))
+	err := t.EachTrace(traceIDs, func(id string, spans []StoredSpan) error {
+		out[id] = spans
+		return nil
+	})
+	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// EachTrace reads the given traces one at a time and calls fn with the spans
+// of each trace that has spans in the table, in the order of GetTraces, so
+// that a caller can account for (or refuse) each trace before the next one is
+// read. An ID listed twice is read once. An error from fn stops the read and
+// is returned as is.
+func (t *Table) EachTrace(traceIDs []string, fn func(traceID string, spans []StoredSpan) error) error {
+	if err := t.acquire(); err != nil {
+		return err
 	}
 	defer t.release()
 	iter, err := t.db.NewIter(&pebble.IterOptions{
@@ -578,19 +595,20 @@ func (t *Table) GetTraces(traceIDs []string) (map[string][]StoredSpan, error) {
 		UpperBound: []byte{kindRecord + 1},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer iter.Close()
 
-	out := make(map[string][]StoredSpan, len(traceIDs))
+	done := make(map[string]struct{}, len(traceIDs))
 	var prefix []byte
 	for _, id := range traceIDs {
 		if len(id) == 0 || len(id) > MaxTraceIDLen {
 			continue
 		}
-		if _, done := out[id]; done {
+		if _, dup := done[id]; dup {
 			continue
 		}
+		done[id] = struct{}{}
 		prefix = appendRecordPrefix(prefix[:0], id)
 		var spans []StoredSpan
 		// SeekPrefixGE consults the sstables' bloom filters, and the
@@ -601,24 +619,26 @@ func (t *Table) GetTraces(traceIDs []string) (map[string][]StoredSpan, error) {
 				break
 			}
 			if len(k) != len(prefix)+recordSuffixLen {
-				return nil, fmt.Errorf("%w: record key %x", ErrCorrupted, k)
+				return fmt.Errorf("%w: record key %x", ErrCorrupted, k)
 			}
 			v, err := iter.ValueAndErr()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if spans, err = appendRecordSpans(spans, id, v); err != nil {
-				return nil, fmt.Errorf("trace %q: %w", id, err)
+				return fmt.Errorf("trace %q: %w", id, err)
 			}
 		}
 		if err := iter.Error(); err != nil {
-			return nil, err
+			return err
 		}
 		if len(spans) > 0 {
-			out[id] = spans
+			if err := fn(id, spans); err != nil {
+				return err
+			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // appendRecordSpans decodes a record value and appends its spans.

@@ -115,6 +115,48 @@ func TestWriteGetTraces(t *testing.T) {
 	checkTraces(t, tbl, byTrace(spans))
 }
 
+// TestEachTraceStopsWhenAsked checks that EachTrace hands over one trace at a
+// time, in request order, once per ID, and stops at the first error.
+func TestEachTraceStopsWhenAsked(t *testing.T) {
+	tbl, _ := newTestTable(t)
+	g := newSpanGen(2)
+	spans := g.batch(40, 4)
+	mustWrite(t, tbl, spans, swWriteOptions)
+	want := byTrace(spans)
+	var ids []string
+	for _, s := range spans {
+		if len(ids) == 0 || ids[len(ids)-1] != s.TraceID {
+			ids = append(ids, s.TraceID)
+		}
+	}
+	var order []string
+	err := tbl.EachTrace(append([]string{ids[0], "missing"}, ids...), func(id string, got []StoredSpan) error {
+		if len(got) != len(want[id]) {
+			t.Fatalf("trace %s: %d spans, want %d", id, len(got), len(want[id]))
+		}
+		order = append(order, id)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(order, ids) {
+		t.Fatalf("traces handed over %v, want %v", order, ids)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err = tbl.EachTrace(ids, func(string, []StoredSpan) error {
+		calls++
+		if calls == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 3 {
+		t.Fatalf("EachTrace = %v after %d calls, want the callback's error after 3", err, calls)
+	}
+}
+
 // TestTracePrefixIsolation checks that a trace whose ID is a prefix of
 // another's does not pick up the other's spans.
 func TestTracePrefixIsolation(t *testing.T) {
