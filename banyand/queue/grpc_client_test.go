@@ -20,6 +20,7 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 func spanOf(payload int) *tracev1.InternalWriteRequest {
@@ -88,12 +89,7 @@ func (h *statusHandler) QueryTraces(_ context.Context, req *tracev1.QueryRequest
 
 func TestGRPCQueueCarriesBatchesOverTheNetwork(t *testing.T) {
 	srv := NewGRPCServer()
-	if err := srv.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=0"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, srv, "--grpc-host=127.0.0.1", "--grpc-port=0")
 	h := &statusHandler{}
 	if err := srv.Handle(h); err != nil {
 		t.Fatal(err)
@@ -158,12 +154,7 @@ func TestLocalDataPlaneCallsTheHandler(t *testing.T) {
 
 func TestGRPCServerReleasedWithoutServingFreesItsPort(t *testing.T) {
 	srv := NewGRPCServer()
-	if err := srv.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=0"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, srv, "--grpc-host=127.0.0.1", "--grpc-port=0")
 	addr := srv.Addr()
 	srv.GracefulStop()
 	again := NewGRPCServer()

@@ -40,9 +40,7 @@ type env struct {
 func newMemoryProtector(t testing.TB) protector.Memory {
 	t.Helper()
 	pm := protector.NewMemory(nil)
-	if err := pm.PreRun(context.Background()); err != nil {
-		t.Fatalf("memory protector PreRun: %v", err)
-	}
+	testenv.PreRun(t, pm)
 	return pm
 }
 
@@ -67,15 +65,7 @@ func newEnvWith(t testing.TB, root string, pm protector.Memory, args ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.FlagSet().Parse(append([]string{"--trace-root-path=" + root}, args...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, svc, append([]string{"--trace-root-path=" + root}, args...)...)
 	t.Cleanup(svc.GracefulStop)
 	return &env{t: t, md: md, svc: svc, s: svc.(*standalone), root: root, fx: testenv.LoadSchemas(t)}
 }

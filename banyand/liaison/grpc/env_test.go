@@ -75,15 +75,7 @@ func dialEnv(t *testing.T, repo *metarepo.Repo, srv Server) *testEnv {
 func startServer(t *testing.T, repo metadata.Repo, trace tracev1.TraceServiceServer, args ...string) Server {
 	t.Helper()
 	srv := NewServer(repo, trace)
-	if err := srv.FlagSet().Parse(args); err != nil {
-		t.Fatalf("flags: %v", err)
-	}
-	if err := srv.Validate(); err != nil {
-		t.Fatalf("validate: %v", err)
-	}
-	if err := srv.PreRun(context.Background()); err != nil {
-		t.Fatalf("pre-run: %v", err)
-	}
+	testenv.PreRun(t, srv, args...)
 	srv.Serve()
 	t.Cleanup(srv.GracefulStop)
 	return srv

@@ -7,7 +7,6 @@
 package grpc
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/banyand/trace"
 	"github.com/apache/skywalking-banyandb/pkg/node"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
@@ -35,22 +35,12 @@ func newFrontDoorEnv(t *testing.T) (*testEnv, *TraceService) {
 	// The trace service follows the registry the server writes to.
 	repo := metarepo.Open(t, etcdURL)
 	pm := protector.NewMemory(nil)
-	if err := pm.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, pm)
 	svc, err := trace.NewService(repo, nil, observability.NewBypassRegistry(), pm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.FlagSet().Parse([]string{"--trace-root-path=" + t.TempDir(), "--trace-metadata-cache-wait-duration=100ms"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, svc, "--trace-root-path="+t.TempDir(), "--trace-metadata-cache-wait-duration=100ms")
 	t.Cleanup(svc.GracefulStop)
 	front, err := NewTraceService(svc, queue.NewLocal(svc), node.NewLocalSelector("local"))
 	if err != nil {
