@@ -21,6 +21,7 @@ import (
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 type groupRecorder struct {
@@ -201,7 +202,7 @@ func TestEmbeddedValidateReportsEveryProblem(t *testing.T) {
 }
 
 func TestClientService(t *testing.T) {
-	srv, err := embeddedetcd.Start(embeddedetcd.Options{Dir: t.TempDir(), ListenClientURL: loopbackURL(t), ListenPeerURL: loopbackURL(t)})
+	srv, err := testenv.StartEtcd(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	clusterv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/cluster/v1"
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 // adminHandler answers the operator's calls the way a data node does, from what it was asked.
@@ -52,12 +53,7 @@ func (h *adminHandler) DeleteSegments(_ context.Context, group string, suffixes 
 
 func TestGRPCQueueCarriesOperatorCalls(t *testing.T) {
 	srv := NewGRPCServer()
-	if err := srv.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=0"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, srv, "--grpc-host=127.0.0.1", "--grpc-port=0")
 	h := &adminHandler{}
 	if err := srv.Handle(h); err != nil {
 		t.Fatal(err)

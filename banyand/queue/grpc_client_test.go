@@ -22,6 +22,7 @@ import (
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 func spanOf(payload int) *tracev1.InternalWriteRequest {
@@ -90,12 +91,7 @@ func (h *statusHandler) QueryTraces(_ context.Context, req *tracev1.QueryRequest
 
 func TestGRPCQueueCarriesBatchesOverTheNetwork(t *testing.T) {
 	srv := NewGRPCServer()
-	if err := srv.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=0"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, srv, "--grpc-host=127.0.0.1", "--grpc-port=0")
 	h := &statusHandler{}
 	if err := srv.Handle(h); err != nil {
 		t.Fatal(err)
@@ -188,12 +184,7 @@ func TestLocalDataPlaneCallsTheHandler(t *testing.T) {
 
 func TestGRPCServerReleasedWithoutServingFreesItsPort(t *testing.T) {
 	srv := NewGRPCServer()
-	if err := srv.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=0"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, srv, "--grpc-host=127.0.0.1", "--grpc-port=0")
 	addr := srv.Addr()
 	srv.GracefulStop()
 	again := NewGRPCServer()

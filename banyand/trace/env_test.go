@@ -9,289 +9,42 @@ package trace
 import (
 	"context"
 	"os"
-	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
-	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/banyand/observability"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
-	"github.com/apache/skywalking-banyandb/pkg/logger"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
+	"github.com/apache/skywalking-banyandb/test/testenv"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
-func TestMain(m *testing.M) {
-	// Every schema event and table open is logged at info; keep test output to what matters.
-	if err := logger.Init(logger.Logging{Level: "error"}); err != nil {
-		panic(err)
-	}
-	os.Exit(m.Run())
-}
-
-// --- schema fixtures -------------------------------------------------------------------------
-
-// schemaTestdata returns shared/testdata/schema, which lives beside the repository root.
-func schemaTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "pkg", "test", "trace", "testdata", "schema")
-	if _, err := os.Stat(td); err != nil {
-		t.Fatalf("the shared test data is missing: %v", err)
-	}
-	return td
-}
-
-func loadFixture[T proto.Message](t testing.TB, rel string, m T) T {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(schemaTestdata(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
-		t.Fatalf("parse %s: %v", rel, err)
-	}
-	return m
-}
-
-// fixtures holds the schemas of shared/testdata/schema.
-type fixtures struct {
-	swGroup       *commonv1.Group
-	sw            *databasev1.Trace
-	duration      *databasev1.IndexRule
-	timestamp     *databasev1.IndexRule
-	swBinding     *databasev1.IndexRuleBinding
-	zipkinGroup   *commonv1.Group
-	zipkin        *databasev1.Trace
-	zipkinRule    *databasev1.IndexRule
-	zipkinBinding *databasev1.IndexRuleBinding
-}
-
-func loadFixtures(t testing.TB) fixtures {
-	t.Helper()
-	return fixtures{
-		swGroup:       loadFixture(t, "groups/test-trace-group.json", &commonv1.Group{}),
-		sw:            loadFixture(t, "traces/sw.json", &databasev1.Trace{}),
-		duration:      loadFixture(t, "index_rules/duration.json", &databasev1.IndexRule{}),
-		timestamp:     loadFixture(t, "index_rules/timestamp.json", &databasev1.IndexRule{}),
-		swBinding:     loadFixture(t, "index_rule_bindings/sw.json", &databasev1.IndexRuleBinding{}),
-		zipkinGroup:   loadFixture(t, "groups/zipkin-trace-group.json", &commonv1.Group{}),
-		zipkin:        loadFixture(t, "traces/zipkin.json", &databasev1.Trace{}),
-		zipkinRule:    loadFixture(t, "index_rules/zipkin-timestamp.json", &databasev1.IndexRule{}),
-		zipkinBinding: loadFixture(t, "index_rule_bindings/zipkin.json", &databasev1.IndexRuleBinding{}),
-	}
-}
-
-func cloneMsg[T proto.Message](m T) T { return proto.Clone(m).(T) }
-
-// --- a fake of the metadata transport ---------------------------------------------------------
-
-// fakeMetadata is an in-memory metadata.Repo. It keeps the schema resources and the registered
-// handlers, replays what exists to a new handler (groups first, as the etcd registry does) and
-// lets a test push changes. Only the transport is fake: everything behind the handlers is real.
-type fakeMetadata struct {
-	mu        sync.Mutex
-	resources map[schema.Kind]map[string]proto.Message
-	handlers  []fakeHandler
-	revision  int64
-}
-
-type fakeHandler struct {
-	h     schema.EventHandler
-	kinds map[schema.Kind]bool
-	name  string
-}
-
-func newFakeMetadata() *fakeMetadata {
-	return &fakeMetadata{resources: map[schema.Kind]map[string]proto.Message{}}
-}
-
-func kindOfSpec(spec proto.Message) schema.Kind {
-	switch spec.(type) {
-	case *commonv1.Group:
-		return schema.KindGroup
-	case *databasev1.Trace:
-		return schema.KindTrace
-	case *databasev1.IndexRule:
-		return schema.KindIndexRule
-	case *databasev1.IndexRuleBinding:
-		return schema.KindIndexRuleBinding
-	case *databasev1.Node:
-		return schema.KindNode
-	}
-	return 0
-}
-
-type hasMetadata interface{ GetMetadata() *commonv1.Metadata }
-
-func specKey(spec proto.Message) string {
-	md := spec.(hasMetadata).GetMetadata()
-	return md.GetGroup() + "/" + md.GetName()
-}
-
-// put stores a resource and tells every handler of its kind, like a registry write would.
-func (f *fakeMetadata) put(spec proto.Message) {
-	spec = proto.Clone(spec)
-	kind := kindOfSpec(spec)
-	f.mu.Lock()
-	f.revision++
-	md := spec.(hasMetadata).GetMetadata()
-	if md.GetCreateRevision() == 0 {
-		md.CreateRevision = f.revision
-	}
-	md.ModRevision = f.revision
-	if rule, ok := spec.(*databasev1.IndexRule); ok && rule.GetMetadata().GetId() == 0 {
-		// The registry gives every rule an id; the tables key their indexes by it.
-		rule.Metadata.Id = schema.IndexRuleID(md.GetGroup(), md.GetName())
-	}
-	if f.resources[kind] == nil {
-		f.resources[kind] = map[string]proto.Message{}
-	}
-	f.resources[kind][specKey(spec)] = spec
-	handlers := f.handlersOf(kind)
-	f.mu.Unlock()
-	for _, h := range handlers {
-		h.OnAddOrUpdate(schema.Metadata{Kind: kind, Spec: spec})
-	}
-}
-
-// remove deletes a resource and tells every handler of its kind.
-func (f *fakeMetadata) remove(spec proto.Message) {
-	kind := kindOfSpec(spec)
-	f.mu.Lock()
-	stored, ok := f.resources[kind][specKey(spec)]
-	delete(f.resources[kind], specKey(spec))
-	handlers := f.handlersOf(kind)
-	f.mu.Unlock()
-	if !ok {
-		return
-	}
-	for _, h := range handlers {
-		h.OnDelete(schema.Metadata{Kind: kind, Spec: stored})
-	}
-}
-
-func (f *fakeMetadata) handlersOf(kind schema.Kind) []schema.EventHandler {
-	var out []schema.EventHandler
-	for _, h := range f.handlers {
-		if h.kinds[kind] {
-			out = append(out, h.h)
-		}
-	}
-	return out
-}
-
-func (f *fakeMetadata) RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler) {
-	set := map[schema.Kind]bool{}
-	for _, k := range kinds {
-		set[k] = true
-	}
-	f.mu.Lock()
-	f.handlers = append(f.handlers, fakeHandler{name: name, kinds: set, h: h})
-	var replay []schema.Metadata
-	for _, kind := range []schema.Kind{schema.KindGroup, schema.KindIndexRuleBinding, schema.KindIndexRule, schema.KindTrace} {
-		if !set[kind] {
-			continue
-		}
-		keys := make([]string, 0, len(f.resources[kind]))
-		for k := range f.resources[kind] {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			replay = append(replay, schema.Metadata{Kind: kind, Spec: f.resources[kind][k]})
-		}
-	}
-	f.mu.Unlock()
-	for _, m := range replay {
-		h.OnAddOrUpdate(m)
-	}
-}
-
-func (f *fakeMetadata) handlerCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.handlers)
-}
-
-func (f *fakeMetadata) GroupRegistry() schema.Group         { return fakeRegistry{f: f} }
-func (f *fakeMetadata) TraceRegistry() schema.Trace         { return fakeRegistry{f: f} }
-func (f *fakeMetadata) IndexRuleRegistry() schema.IndexRule { return fakeRegistry{f: f} }
-func (f *fakeMetadata) IndexRuleBindingRegistry() schema.IndexRuleBinding {
-	return fakeRegistry{f: f}
-}
-func (f *fakeMetadata) NodeRegistry() schema.Node { return fakeRegistry{f: f} }
-
-// fakeRegistry answers the reads the trace service makes; the writes go through fakeMetadata.put.
-// Methods the trace service never calls are left to the embedded nil interface.
-type fakeRegistry struct {
-	schema.Registry
-	f *fakeMetadata
-}
-
-func (r fakeRegistry) GetTrace(_ context.Context, md *commonv1.Metadata) (*databasev1.Trace, error) {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	t, ok := r.f.resources[schema.KindTrace][md.GetGroup()+"/"+md.GetName()]
-	if !ok {
-		return nil, schema.ErrNotFound
-	}
-	return proto.Clone(t).(*databasev1.Trace), nil
-}
-
-func (r fakeRegistry) GetGroup(_ context.Context, name string) (*commonv1.Group, error) {
-	r.f.mu.Lock()
-	defer r.f.mu.Unlock()
-	g, ok := r.f.resources[schema.KindGroup]["/"+name]
-	if !ok {
-		return nil, schema.ErrNotFound
-	}
-	return proto.Clone(g).(*commonv1.Group), nil
-}
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 // --- a standalone trace service on real storage -----------------------------------------------
 
 type env struct {
 	t    testing.TB
-	md   *fakeMetadata
+	md   *metarepo.Memory
 	svc  Service
 	s    *standalone
 	root string
-	fx   fixtures
+	fx   testenv.Schemas
 }
 
 func newMemoryProtector(t testing.TB) protector.Memory {
 	t.Helper()
 	pm := protector.NewMemory(nil)
-	if err := pm.PreRun(context.Background()); err != nil {
-		t.Fatalf("memory protector PreRun: %v", err)
-	}
+	testenv.PreRun(t, pm)
 	return pm
 }
 
-// newEnv starts a standalone trace service over a temp dir, fed by a fake metadata transport.
+// newEnv starts a standalone trace service over a temp dir.
 func newEnv(t testing.TB, args ...string) *env {
 	t.Helper()
 	return newEnvAt(t, t.TempDir(), args...)
@@ -303,43 +56,36 @@ func newEnvAt(t testing.TB, root string, args ...string) *env {
 	return newEnvWith(t, root, newMemoryProtector(t), args...)
 }
 
-// newEnvWith starts a standalone trace service whose root path is root and memory protector pm.
+// newEnvWith starts a standalone trace service whose root path is root and memory protector pm,
+// fed by an in-memory metadata repository.
 func newEnvWith(t testing.TB, root string, pm protector.Memory, args ...string) *env {
 	t.Helper()
-	md := newFakeMetadata()
+	md := metarepo.NewMemory()
 	svc, err := NewService(md, nil, observability.NewBypassRegistry(), pm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.FlagSet().Parse(append([]string{"--trace-root-path=" + root}, args...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, svc, append([]string{"--trace-root-path=" + root}, args...)...)
 	t.Cleanup(svc.GracefulStop)
-	return &env{t: t, md: md, svc: svc, s: svc.(*standalone), root: root, fx: loadFixtures(t)}
+	return &env{t: t, md: md, svc: svc, s: svc.(*standalone), root: root, fx: testenv.LoadSchemas(t)}
 }
 
 // withSW creates test-trace-group with the sw trace bound to the duration and timestamp rules.
 func (e *env) withSW() *env {
-	e.md.put(e.fx.swGroup)
-	e.md.put(e.fx.duration)
-	e.md.put(e.fx.timestamp)
-	e.md.put(e.fx.swBinding)
-	e.md.put(e.fx.sw)
+	e.md.Put(e.fx.SWGroup)
+	e.md.Put(e.fx.Duration)
+	e.md.Put(e.fx.Timestamp)
+	e.md.Put(e.fx.SWBinding)
+	e.md.Put(e.fx.SW)
 	return e
 }
 
 // withZipkin creates zipkinTrace with the zipkin trace bound to zipkin-timestamp.
 func (e *env) withZipkin() *env {
-	e.md.put(e.fx.zipkinGroup)
-	e.md.put(e.fx.zipkinRule)
-	e.md.put(e.fx.zipkinBinding)
-	e.md.put(e.fx.zipkin)
+	e.md.Put(e.fx.ZipkinGroup)
+	e.md.Put(e.fx.ZipkinTimestamp)
+	e.md.Put(e.fx.ZipkinBinding)
+	e.md.Put(e.fx.Zipkin)
 	return e
 }
 

@@ -15,6 +15,7 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 // TestOpenDBRefusesNamesOutsideTheDataRoot gives the supplier group names that the registry
@@ -28,7 +29,7 @@ func TestOpenDBRefusesNamesOutsideTheDataRoot(t *testing.T) {
 	}
 	sup := newSupplier(e.s.dataPath, e.s)
 	for _, name := range []string{".", "..", "../..", "a/b", "", "a\x00b", ".deleting-other-group"} {
-		g := cloneMsg(e.fx.swGroup)
+		g := testenv.Clone(e.fx.SWGroup)
 		g.Metadata = &commonv1.Metadata{Name: name}
 		db, err := sup.OpenDB(g)
 		if !errors.Is(err, storage.ErrUnsafeLocation) {

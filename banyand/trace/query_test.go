@@ -27,6 +27,7 @@ import (
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 // --- the brute-force model of a ranked query ---------------------------------------------------
@@ -589,9 +590,9 @@ func TestQuerySchemaEvolution(t *testing.T) {
 	e.mustWrite(swSpan{traceID: "v1", spanID: "s", at: today.Add(time.Minute), service: "svc", duration: 1}.request())
 
 	// The schema gains a tag at its end.
-	evolved := cloneMsg(e.fx.sw)
+	evolved := testenv.Clone(e.fx.SW)
 	evolved.Tags = append(evolved.Tags, &databasev1.TraceTagSpec{Name: "error_message", Type: databasev1.TagType_TAG_TYPE_STRING})
-	e.md.put(evolved)
+	e.md.Put(evolved)
 	withErr := swSpan{traceID: "v2", spanID: "s", at: today.Add(2 * time.Minute), service: "svc", duration: 2}
 	withoutErr := swSpan{traceID: "v2short", spanID: "s", at: today.Add(3 * time.Minute), service: "svc", duration: 3}
 	e.mustWrite(
@@ -700,13 +701,13 @@ func TestQueryByTraceIDs(t *testing.T) {
 func TestQueryKeepsTracesOfOtherSchemasApart(t *testing.T) {
 	e := newEnv(t).withSW()
 	// A second trace schema in the same group, bound to the same rules, shares the group's tables.
-	other := cloneMsg(e.fx.sw)
+	other := testenv.Clone(e.fx.SW)
 	other.Metadata.Name = "sw2"
-	binding := cloneMsg(e.fx.swBinding)
+	binding := testenv.Clone(e.fx.SWBinding)
 	binding.Metadata.Name = "sw2-binding"
 	binding.Subject.Name = "sw2"
-	e.md.put(binding)
-	e.md.put(other)
+	e.md.Put(binding)
+	e.md.Put(other)
 	_, today := days()
 	span := swSpan{traceID: "shared-id", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 5}
 	otherSpan := span
@@ -731,17 +732,17 @@ func TestQueryKeepsTracesOfOtherSchemasApart(t *testing.T) {
 func TestQueryErrors(t *testing.T) {
 	e := newEnv(t).withSW()
 	tr := e.trace("test-trace-group", "sw")
-	noSort := cloneMsg(e.fx.timestamp)
+	noSort := testenv.Clone(e.fx.Timestamp)
 	noSort.Metadata.Name = "unsorted"
 	noSort.NoSort = true
-	byString := cloneMsg(e.fx.timestamp)
+	byString := testenv.Clone(e.fx.Timestamp)
 	byString.Metadata.Name = "by-service"
 	byString.Tags = []string{"service_id"}
-	binding := cloneMsg(e.fx.swBinding)
+	binding := testenv.Clone(e.fx.SWBinding)
 	binding.Rules = append(binding.Rules, "unsorted", "by-service")
-	e.md.put(noSort)
-	e.md.put(byString)
-	e.md.put(binding)
+	e.md.Put(noSort)
+	e.md.Put(byString)
+	e.md.Put(binding)
 	tests := []struct {
 		name string
 		opts QueryOptions
@@ -809,13 +810,13 @@ func TestQueryTopicRunsTheQueryOnEveryGroup(t *testing.T) {
 	e := newEnv(t).withSW()
 	yesterday, today := days()
 	// A second group with the same trace name (§7.3).
-	g2 := cloneMsg(e.fx.swGroup)
+	g2 := testenv.Clone(e.fx.SWGroup)
 	g2.Metadata.Name = "test-trace-group-2"
-	e.md.put(g2)
-	for _, m := range []proto.Message{e.fx.duration, e.fx.timestamp, e.fx.swBinding, e.fx.sw} {
+	e.md.Put(g2)
+	for _, m := range []proto.Message{e.fx.Duration, e.fx.Timestamp, e.fx.SWBinding, e.fx.SW} {
 		c := proto.Clone(m)
-		c.(hasMetadata).GetMetadata().Group = "test-trace-group-2"
-		e.md.put(c)
+		c.(interface{ GetMetadata() *commonv1.Metadata }).GetMetadata().Group = "test-trace-group-2"
+		e.md.Put(c)
 	}
 	e.mustWrite(
 		swSpan{traceID: "g1-slow", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 300}.request(),
@@ -859,19 +860,19 @@ func TestQueryTopicRunsTheQueryOnEveryGroup(t *testing.T) {
 
 // sanity: the tests above rely on the fixture's schema layout.
 func TestFixtureLayout(t *testing.T) {
-	fx := loadFixtures(t)
+	fx := testenv.LoadSchemas(t)
 	want := []string{"trace_id", "state", "service_id", "service_instance_id", "endpoint_id", "duration", "span_id", "timestamp"}
 	var got []string
-	for _, tag := range fx.sw.GetTags() {
+	for _, tag := range fx.SW.GetTags() {
 		got = append(got, tag.GetName())
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("sw tags = %v, want %v", got, want)
 	}
-	if fx.zipkin.GetTags()[14].GetName() != "query" || fx.zipkin.GetTags()[15].GetName() != "timestamp" {
+	if fx.Zipkin.GetTags()[14].GetName() != "query" || fx.Zipkin.GetTags()[15].GetName() != "timestamp" {
 		t.Fatal("zipkin's query and timestamp tags moved")
 	}
-	if fx.swGroup.GetResourceOpts().GetShardNum() != 2 || fx.swGroup.GetCatalog() != commonv1.Catalog_CATALOG_TRACE {
+	if fx.SWGroup.GetResourceOpts().GetShardNum() != 2 || fx.SWGroup.GetCatalog() != commonv1.Catalog_CATALOG_TRACE {
 		t.Fatal("test-trace-group is not a two-shard trace group")
 	}
 }

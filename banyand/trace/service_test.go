@@ -26,11 +26,13 @@ import (
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/observability"
 	"github.com/apache/skywalking-banyandb/pkg/run"
+	"github.com/apache/skywalking-banyandb/test/testenv"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
 func newStandaloneForFlags(t *testing.T) *standalone {
 	t.Helper()
-	svc, err := NewService(newFakeMetadata(), nil, observability.NewBypassRegistry(), newMemoryProtector(t))
+	svc, err := NewService(metarepo.NewMemory(), nil, observability.NewBypassRegistry(), newMemoryProtector(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func newStandaloneForFlags(t *testing.T) *standalone {
 
 func newLiaisonForFlags(t *testing.T) *liaison {
 	t.Helper()
-	svc, err := NewLiaison(newFakeMetadata(), observability.NewBypassRegistry(), newMemoryProtector(t))
+	svc, err := NewLiaison(metarepo.NewMemory(), observability.NewBypassRegistry(), newMemoryProtector(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +211,7 @@ func TestNameAndRole(t *testing.T) {
 }
 
 func TestConstructorsNeedTheirDependencies(t *testing.T) {
-	md, omr, pm := newFakeMetadata(), observability.NewBypassRegistry(), newMemoryProtector(t)
+	md, omr, pm := metarepo.NewMemory(), observability.NewBypassRegistry(), newMemoryProtector(t)
 	if _, err := NewService(nil, nil, omr, pm); err == nil {
 		t.Error("NewService without metadata")
 	}
@@ -250,8 +252,8 @@ func TestPreRunLaysOutTheRootAndWatchesTheSchemas(t *testing.T) {
 			t.Fatalf("PreRun did not create %s: %v", dir, err)
 		}
 	}
-	if e.md.handlerCount() != 1 {
-		t.Fatalf("the service registered %d schema handlers, want 1", e.md.handlerCount())
+	if e.md.HandlerCount() != 1 {
+		t.Fatalf("the service registered %d schema handlers, want 1", e.md.HandlerCount())
 	}
 	select {
 	case <-e.svc.Serve():
@@ -278,7 +280,7 @@ func TestTraceFollowsTheSchemaEvents(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Trace after the schema event: %v", err)
 	}
-	if got := tr.GetSchema(); got.GetMetadata().GetName() != "sw" || len(got.GetTags()) != len(e.fx.sw.GetTags()) {
+	if got := tr.GetSchema(); got.GetMetadata().GetName() != "sw" || len(got.GetTags()) != len(e.fx.SW.GetTags()) {
 		t.Fatalf("GetSchema() = %v", got)
 	}
 	if got := ruleNamesOf(tr.GetIndexRules()); !reflect.DeepEqual(got, []string{"duration", "timestamp"}) {
@@ -288,7 +290,7 @@ func TestTraceFollowsTheSchemaEvents(t *testing.T) {
 	if !ok {
 		t.Fatal("LoadGroup did not find the group")
 	}
-	if !proto.Equal(g.GetSchema().GetResourceOpts(), e.fx.swGroup.GetResourceOpts()) {
+	if !proto.Equal(g.GetSchema().GetResourceOpts(), e.fx.SWGroup.GetResourceOpts()) {
 		t.Fatalf("LoadGroup schema = %v", g.GetSchema())
 	}
 	if _, ok := g.SupplyTSDB().(*tsdbHolder); !ok {
@@ -302,16 +304,16 @@ func TestTraceFollowsTheSchemaEvents(t *testing.T) {
 	}
 
 	// A schema update gives a new live trace with the new tags.
-	updated := cloneMsg(e.fx.sw)
+	updated := testenv.Clone(e.fx.SW)
 	updated.Tags = append(updated.Tags, &databasev1.TraceTagSpec{Name: "error_message", Type: databasev1.TagType_TAG_TYPE_STRING})
-	e.md.put(updated)
+	e.md.Put(updated)
 	tr, err = e.svc.Trace(md)
 	if err != nil || len(tr.GetSchema().GetTags()) != len(updated.GetTags()) {
 		t.Fatalf("Trace after an update: %v, %v", tr, err)
 	}
 
 	// Deleting the trace unloads it.
-	e.md.remove(e.fx.sw)
+	e.md.Remove(e.fx.SW)
 	_, err = e.svc.Trace(md)
 	if !errors.Is(err, ErrTraceNotExist) {
 		t.Fatalf("Trace after deletion: %v, want ErrTraceNotExist", err)
@@ -332,11 +334,11 @@ func TestDeletingAGroupDropsItsData(t *testing.T) {
 	if _, err := os.Stat(groupDir); err != nil {
 		t.Fatalf("the group has no directory after a write: %v", err)
 	}
-	e.md.remove(e.fx.swGroup)
+	e.md.Remove(e.fx.SWGroup)
 	if _, ok := e.svc.LoadGroup("test-trace-group"); ok {
 		t.Fatal("a deleted group is still loaded")
 	}
-	if _, err := e.svc.Trace(e.fx.sw.GetMetadata()); !errors.Is(err, ErrTraceNotExist) {
+	if _, err := e.svc.Trace(e.fx.SW.GetMetadata()); !errors.Is(err, ErrTraceNotExist) {
 		t.Fatalf("Trace of a deleted group: %v", err)
 	}
 	if _, err := os.Stat(groupDir); !os.IsNotExist(err) {
@@ -363,8 +365,8 @@ func ruleNamesOf(rules []*databasev1.IndexRule) []string {
 
 func TestIndexRuleChangesReachTheTrace(t *testing.T) {
 	e := newEnv(t)
-	e.md.put(e.fx.swGroup)
-	e.md.put(e.fx.sw)
+	e.md.Put(e.fx.SWGroup)
+	e.md.Put(e.fx.SW)
 	tr := e.trace("test-trace-group", "sw")
 	steps := []struct {
 		name  string
@@ -373,21 +375,21 @@ func TestIndexRuleChangesReachTheTrace(t *testing.T) {
 	}{
 		{name: "no rules yet", apply: func() {}, want: []string{}},
 		{name: "the rules without a binding", apply: func() {
-			e.md.put(e.fx.duration)
-			e.md.put(e.fx.timestamp)
+			e.md.Put(e.fx.Duration)
+			e.md.Put(e.fx.Timestamp)
 		}, want: []string{}},
-		{name: "the binding", apply: func() { e.md.put(e.fx.swBinding) }, want: []string{"duration", "timestamp"}},
+		{name: "the binding", apply: func() { e.md.Put(e.fx.SWBinding) }, want: []string{"duration", "timestamp"}},
 		{name: "a binding of only timestamp", apply: func() {
-			b := cloneMsg(e.fx.swBinding)
+			b := testenv.Clone(e.fx.SWBinding)
 			b.Rules = []string{"timestamp"}
-			e.md.put(b)
+			e.md.Put(b)
 		}, want: []string{"timestamp"}},
-		{name: "a rule deleted", apply: func() { e.md.remove(e.fx.timestamp) }, want: []string{}},
+		{name: "a rule deleted", apply: func() { e.md.Remove(e.fx.Timestamp) }, want: []string{}},
 		{name: "the rule back and the binding restored", apply: func() {
-			e.md.put(e.fx.timestamp)
-			e.md.put(e.fx.swBinding)
+			e.md.Put(e.fx.Timestamp)
+			e.md.Put(e.fx.SWBinding)
 		}, want: []string{"duration", "timestamp"}},
-		{name: "the binding deleted", apply: func() { e.md.remove(e.fx.swBinding) }, want: []string{}},
+		{name: "the binding deleted", apply: func() { e.md.Remove(e.fx.SWBinding) }, want: []string{}},
 	}
 	for _, s := range steps {
 		s.apply()
@@ -426,9 +428,9 @@ func TestGetRemovalSegmentsTimeRange(t *testing.T) {
 		t.Fatalf("nothing has expired yet, got %v", r)
 	}
 	// Shortening the TTL to one day expires the two-day-old segment and only that one.
-	shorter := cloneMsg(e.fx.swGroup)
+	shorter := testenv.Clone(e.fx.SWGroup)
 	shorter.ResourceOpts.Ttl.Num = 1
-	e.md.put(shorter)
+	e.md.Put(shorter)
 	r := e.svc.GetRemovalSegmentsTimeRange("test-trace-group")
 	if r == nil {
 		t.Fatal("no removal range after the TTL was shortened")
@@ -445,10 +447,10 @@ func TestGetRemovalSegmentsTimeRange(t *testing.T) {
 func TestWritesToATraceBeforeItsStorageAreRefused(t *testing.T) {
 	// A trace whose group failed to open its storage is not loaded: writes get NOT_FOUND.
 	e := newEnv(t, "--trace-metadata-cache-wait-duration=0")
-	bad := cloneMsg(e.fx.swGroup)
+	bad := testenv.Clone(e.fx.SWGroup)
 	bad.ResourceOpts.SegmentInterval.Unit = commonv1.IntervalRule_UNIT_UNSPECIFIED
-	e.md.put(bad)
-	e.md.put(e.fx.sw)
+	e.md.Put(bad)
+	e.md.Put(e.fx.SW)
 	if _, ok := e.svc.LoadGroup("test-trace-group"); ok {
 		t.Fatal("a group with an invalid segment interval was opened")
 	}
@@ -460,11 +462,11 @@ func TestWritesToATraceBeforeItsStorageAreRefused(t *testing.T) {
 }
 
 func TestLiaisonFollowsSchemasWithoutStorage(t *testing.T) {
-	md := newFakeMetadata()
-	fx := loadFixtures(t)
+	md := metarepo.NewMemory()
+	fx := testenv.LoadSchemas(t)
 	// Schemas that exist before the liaison starts are replayed to it.
-	md.put(fx.swGroup)
-	md.put(fx.duration)
+	md.Put(fx.SWGroup)
+	md.Put(fx.Duration)
 	svc, err := NewLiaison(md, observability.NewBypassRegistry(), newMemoryProtector(t))
 	if err != nil {
 		t.Fatal(err)
@@ -480,9 +482,9 @@ func TestLiaisonFollowsSchemasWithoutStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer svc.GracefulStop()
-	md.put(fx.timestamp)
-	md.put(fx.swBinding)
-	md.put(fx.sw)
+	md.Put(fx.Timestamp)
+	md.Put(fx.SWBinding)
+	md.Put(fx.SW)
 
 	g, ok := svc.LoadGroup("test-trace-group")
 	if !ok {
@@ -491,7 +493,7 @@ func TestLiaisonFollowsSchemasWithoutStorage(t *testing.T) {
 	if g.SupplyTSDB() != nil {
 		t.Fatalf("a liaison opened storage: %T", g.SupplyTSDB())
 	}
-	tr, err := svc.Trace(fx.sw.GetMetadata())
+	tr, err := svc.Trace(fx.SW.GetMetadata())
 	if err != nil {
 		t.Fatalf("Trace: %v", err)
 	}
@@ -512,7 +514,7 @@ func TestLiaisonFollowsSchemasWithoutStorage(t *testing.T) {
 		t.Fatalf("CheckQuery of an unknown order rule on a liaison: %v, want InvalidArgument", err)
 	}
 	// A write is parsed once, with its shard and the schema revision it was checked against.
-	ws, ok := svc.ResolveWrite(context.Background(), fx.sw.GetMetadata(), map[string]bool{})
+	ws, ok := svc.ResolveWrite(context.Background(), fx.SW.GetMetadata(), map[string]bool{})
 	if !ok {
 		t.Fatal("ResolveWrite did not find sw")
 	}
@@ -522,10 +524,10 @@ func TestLiaisonFollowsSchemasWithoutStorage(t *testing.T) {
 		t.Fatalf("Parse: %s (%s)", st, reason)
 	}
 	if span.TraceID != "t1" || span.SpanID != "s1" || !span.Timestamp.Equal(today) || span.Shard != shardOf("t1", ws.ShardNum()) ||
-		span.Revision != fx.sw.GetMetadata().GetModRevision() && span.Revision != tr.GetSchema().GetMetadata().GetModRevision() {
+		span.Revision != fx.SW.GetMetadata().GetModRevision() && span.Revision != tr.GetSchema().GetMetadata().GetModRevision() {
 		t.Fatalf("parsed span %+v", span)
 	}
-	if _, st, _ := ws.Parse(&tracev1.WriteRequest{Metadata: fx.sw.GetMetadata(), Tags: []*modelv1.TagValue{i64(1)}}); st != modelv1.Status_STATUS_INVALID_TIMESTAMP {
+	if _, st, _ := ws.Parse(&tracev1.WriteRequest{Metadata: fx.SW.GetMetadata(), Tags: []*modelv1.TagValue{i64(1)}}); st != modelv1.Status_STATUS_INVALID_TIMESTAMP {
 		t.Fatalf("Parse of a malformed span: %s", st)
 	}
 	// Nothing but the data directory is created under the root.
@@ -536,8 +538,8 @@ func TestLiaisonFollowsSchemasWithoutStorage(t *testing.T) {
 	if len(entries) != 0 {
 		t.Fatalf("the liaison wrote %d entries to its data directory", len(entries))
 	}
-	md.remove(fx.sw)
-	if _, err := svc.Trace(fx.sw.GetMetadata()); !errors.Is(err, ErrTraceNotExist) {
+	md.Remove(fx.SW)
+	if _, err := svc.Trace(fx.SW.GetMetadata()); !errors.Is(err, ErrTraceNotExist) {
 		t.Fatalf("Trace after deletion: %v", err)
 	}
 }

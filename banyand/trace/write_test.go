@@ -23,6 +23,8 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/banyand/trace/tstable"
 	"github.com/apache/skywalking-banyandb/pkg/fs"
+	"github.com/apache/skywalking-banyandb/test/testenv"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
 func TestWriteStatusesPerSpan(t *testing.T) {
@@ -84,7 +86,7 @@ func TestWriteStatusesPerSpan(t *testing.T) {
 
 func TestWriteWaitsForASchemaOnItsWay(t *testing.T) {
 	e := newEnv(t, "--trace-metadata-cache-wait-duration=10s")
-	e.md.put(e.fx.swGroup)
+	e.md.Put(e.fx.SWGroup)
 	_, today := days()
 	span := swSpan{traceID: "early", spanID: "s", at: today.Add(time.Hour), service: "svc", duration: 1}
 	done := make(chan []modelv1.Status, 1)
@@ -102,9 +104,9 @@ func TestWriteWaitsForASchemaOnItsWay(t *testing.T) {
 		t.Fatalf("a write for a schema that does not exist yet returned at once: %v", st)
 	case <-time.After(100 * time.Millisecond):
 	}
-	e.md.put(e.fx.duration)
-	e.md.put(e.fx.swBinding)
-	e.md.put(e.fx.sw)
+	e.md.Put(e.fx.Duration)
+	e.md.Put(e.fx.SWBinding)
+	e.md.Put(e.fx.SW)
 	select {
 	case st := <-done:
 		if len(st) != 1 || st[0] != modelv1.Status_STATUS_SUCCEED {
@@ -169,7 +171,7 @@ func TestWriteRefusesWhenTheDiskIsFull(t *testing.T) {
 }
 
 func TestStoredTagsDropTheIDs(t *testing.T) {
-	tl := newTagLocator(loadFixtures(t).sw)
+	tl := newTagLocator(testenv.LoadSchemas(t).SW)
 	tags := swSpan{traceID: "t", spanID: "s", at: time.Unix(1, 0), service: "svc", duration: 3}.tags()
 	stored := storedTags(&tl, tags)
 	if stored[tl.traceIDPos] != nil || stored[tl.spanIDPos] != nil {
@@ -284,7 +286,7 @@ func TestATraceIDTooLongForTheTableFailsAlone(t *testing.T) {
 	if st[0] != modelv1.Status_STATUS_INVALID_TIMESTAMP || st[1] != modelv1.Status_STATUS_SUCCEED {
 		t.Fatalf("statuses %v, want the long trace id refused and the other span stored", st)
 	}
-	ws, ok := e.s.ResolveWrite(context.Background(), e.fx.sw.GetMetadata(), map[string]bool{})
+	ws, ok := e.s.ResolveWrite(context.Background(), e.fx.SW.GetMetadata(), map[string]bool{})
 	if !ok {
 		t.Fatal("sw not resolved")
 	}
@@ -381,7 +383,7 @@ func TestWriteRefusesSpansFromTheFuture(t *testing.T) {
 
 func TestMaxFutureSkewMustBePositive(t *testing.T) {
 	for _, v := range []string{"0s", "-1h"} {
-		svc, err := NewService(newFakeMetadata(), nil, observability.NewBypassRegistry(), newMemoryProtector(t))
+		svc, err := NewService(metarepo.NewMemory(), nil, observability.NewBypassRegistry(), newMemoryProtector(t))
 		if err != nil {
 			t.Fatal(err)
 		}

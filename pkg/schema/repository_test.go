@@ -4,138 +4,45 @@
 // except in compliance with the License. You may obtain a copy of the License
 // at http://www.apache.org/licenses/LICENSE-2.0
 
-package schema
+package schema_test
 
 import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/pkg/schema"
+	"github.com/apache/skywalking-banyandb/test/testenv"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
-func TestMain(m *testing.M) {
-	// The repository logs every group and resource it opens; keep test output to what matters.
-	if err := logger.Init(logger.Logging{Level: "error"}); err != nil {
-		panic(err)
-	}
-	os.Exit(m.Run())
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+
+// watcher is the in-memory metadata repository a test's repository watches. The tests send it
+// the events as given (Send), rather than through the store, which would renumber revisions:
+// they check how the repository takes exact repeats and stray deletions.
+type watcher struct{ *metarepo.Memory }
+
+func newWatcher() watcher { return watcher{metarepo.NewMemory()} }
+
+// add tells the repository spec was created or updated.
+func (w watcher) add(spec proto.Message) {
+	w.Send(schema.Metadata{Kind: metarepo.KindOf(spec), Spec: spec}, false)
 }
 
-// testdataDir returns shared/testdata/schema, which lives beside the repository root.
-func testdataDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "pkg", "test", "trace", "testdata", "schema")
-	if _, err := os.Stat(td); err != nil {
-		t.Fatalf("the shared test data is missing: %v", err)
-	}
-	return td
-}
-
-func loadJSON[T proto.Message](t *testing.T, rel string, m T) T {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testdataDir(t), rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, m); err != nil {
-		t.Fatalf("parse %s: %v", rel, err)
-	}
-	return m
-}
-
-// fixtures are the schema test data of the sw trace in test-trace-group.
-type fixtures struct {
-	group     *commonv1.Group
-	trace     *databasev1.Trace
-	duration  *databasev1.IndexRule
-	timestamp *databasev1.IndexRule
-	binding   *databasev1.IndexRuleBinding
-	zipkinGrp *commonv1.Group
-	zipkin    *databasev1.Trace
-}
-
-func loadFixtures(t *testing.T) fixtures {
-	t.Helper()
-	return fixtures{
-		group:     loadJSON(t, "groups/test-trace-group.json", &commonv1.Group{}),
-		trace:     loadJSON(t, "traces/sw.json", &databasev1.Trace{}),
-		duration:  loadJSON(t, "index_rules/duration.json", &databasev1.IndexRule{}),
-		timestamp: loadJSON(t, "index_rules/timestamp.json", &databasev1.IndexRule{}),
-		binding:   loadJSON(t, "index_rule_bindings/sw.json", &databasev1.IndexRuleBinding{}),
-		zipkinGrp: loadJSON(t, "groups/zipkin-trace-group.json", &commonv1.Group{}),
-		zipkin:    loadJSON(t, "traces/zipkin.json", &databasev1.Trace{}),
-	}
-}
-
-func clone[T proto.Message](m T) T { return proto.Clone(m).(T) }
-
-// fakeWatcher records the handler a repository registers.
-type fakeWatcher struct {
-	name  string
-	kinds []Kind
-	h     EventHandler
-	calls int
-}
-
-func (w *fakeWatcher) RegisterHandler(name string, kinds []Kind, h EventHandler) {
-	w.name, w.kinds, w.h = name, kinds, h
-	w.calls++
-}
-
-func (w *fakeWatcher) add(t *testing.T, spec proto.Message) {
-	t.Helper()
-	if w.h == nil {
-		t.Fatal("no handler registered")
-	}
-	w.h.OnAddOrUpdate(Metadata{Kind: kindOf(spec), Spec: spec})
-}
-
-func (w *fakeWatcher) del(t *testing.T, spec proto.Message) {
-	t.Helper()
-	if w.h == nil {
-		t.Fatal("no handler registered")
-	}
-	w.h.OnDelete(Metadata{Kind: kindOf(spec), Spec: spec})
-}
-
-func kindOf(spec proto.Message) Kind {
-	switch spec.(type) {
-	case *commonv1.Group:
-		return KindGroup
-	case *databasev1.Trace:
-		return KindTrace
-	case *databasev1.IndexRule:
-		return KindIndexRule
-	case *databasev1.IndexRuleBinding:
-		return KindIndexRuleBinding
-	}
-	return 0
+// del tells the repository spec was deleted.
+func (w watcher) del(spec proto.Message) {
+	w.Send(schema.Metadata{Kind: metarepo.KindOf(spec), Spec: spec}, true)
 }
 
 // fakeDB records what the repository does to a group's database.
@@ -190,7 +97,7 @@ func (d *fakeDB) counts() (closed, dropped, updates int) {
 // fakeListener records the rule sets a resource is told about.
 type fakeListener struct {
 	mu      sync.Mutex
-	schema  ResourceSchema
+	schema  schema.ResourceSchema
 	initial []*databasev1.IndexRule
 	updates [][]*databasev1.IndexRule
 }
@@ -216,7 +123,7 @@ func (l *fakeListener) lastUpdate() []*databasev1.IndexRule {
 	return l.updates[len(l.updates)-1]
 }
 
-// fakeSupplier opens resources as fakeListeners and, as a DBSupplier, groups as fakeDBs.
+// fakeSupplier opens resources as fakeListeners and, as a schema.DBSupplier, groups as fakeDBs.
 type fakeSupplier struct {
 	mu         sync.Mutex
 	opened     []*fakeListener
@@ -231,7 +138,7 @@ func newFakeSupplier() *fakeSupplier {
 	return &fakeSupplier{failOpenDB: map[string]bool{}, failOpen: map[string]bool{}}
 }
 
-func (s *fakeSupplier) OpenResource(spec Resource) (IndexListener, error) {
+func (s *fakeSupplier) OpenResource(spec schema.Resource) (schema.IndexListener, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := spec.Schema().GetMetadata().GetName()
@@ -243,7 +150,7 @@ func (s *fakeSupplier) OpenResource(spec Resource) (IndexListener, error) {
 	return l, nil
 }
 
-func (s *fakeSupplier) OpenDB(g *commonv1.Group) (DB, error) {
+func (s *fakeSupplier) OpenDB(g *commonv1.Group) (schema.DB, error) {
 	s.mu.Lock()
 	hook := s.onOpenDB
 	s.mu.Unlock()
@@ -282,20 +189,20 @@ func (s *fakeSupplier) openedCount() int {
 // resourceOnlySupplier is a supplier without OpenDB, like a liaison's.
 type resourceOnlySupplier struct{ inner *fakeSupplier }
 
-func (s resourceOnlySupplier) OpenResource(spec Resource) (IndexListener, error) {
+func (s resourceOnlySupplier) OpenResource(spec schema.Resource) (schema.IndexListener, error) {
 	return s.inner.OpenResource(spec)
 }
 
-func newTestRepo(t *testing.T, portable bool) (Repository, *fakeWatcher, *fakeSupplier) {
+func newTestRepo(t *testing.T, portable bool) (schema.Repository, watcher, *fakeSupplier) {
 	t.Helper()
-	w := &fakeWatcher{}
+	w := newWatcher()
 	sup := newFakeSupplier()
 	l := logger.GetLogger("test", "schema")
-	var r Repository
+	var r schema.Repository
 	if portable {
-		r = NewPortableRepository(w, commonv1.Catalog_CATALOG_TRACE, sup, l)
+		r = schema.NewPortableRepository(w, commonv1.Catalog_CATALOG_TRACE, sup, l)
 	} else {
-		r = NewRepository(w, commonv1.Catalog_CATALOG_TRACE, sup, l)
+		r = schema.NewRepository(w, commonv1.Catalog_CATALOG_TRACE, sup, l)
 	}
 	r.Watch()
 	t.Cleanup(r.Close)
@@ -314,7 +221,7 @@ func md(group, name string) *commonv1.Metadata {
 	return &commonv1.Metadata{Group: group, Name: name}
 }
 
-func listenerOf(t *testing.T, r Repository, group, name string) *fakeListener {
+func listenerOf(t *testing.T, r schema.Repository, group, name string) *fakeListener {
 	t.Helper()
 	res, ok := r.LoadResource(md(group, name))
 	if !ok {
@@ -329,35 +236,36 @@ func listenerOf(t *testing.T, r Repository, group, name string) *fakeListener {
 
 func TestWatchRegistersTheRepositoryForEverySchemaKind(t *testing.T) {
 	_, w, _ := newTestRepo(t, false)
-	if w.calls != 1 {
-		t.Fatalf("RegisterHandler called %d times, want 1", w.calls)
+	regs := w.Registrations()
+	if len(regs) != 1 {
+		t.Fatalf("RegisterHandler called %d times, want 1", len(regs))
 	}
-	if w.name == "" {
+	if regs[0].Name == "" {
 		t.Error("the handler has no name")
 	}
-	want := map[Kind]bool{
-		KindGroup: true, KindTrace: true, KindIndexRule: true, KindIndexRuleBinding: true,
+	want := map[schema.Kind]bool{
+		schema.KindGroup: true, schema.KindTrace: true, schema.KindIndexRule: true, schema.KindIndexRuleBinding: true,
 	}
-	got := map[Kind]bool{}
-	for _, k := range w.kinds {
+	got := map[schema.Kind]bool{}
+	for _, k := range regs[0].Kinds {
 		got[k] = true
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("kinds = %v, want %v", w.kinds, want)
+		t.Errorf("kinds = %v, want %v", regs[0].Kinds, want)
 	}
 }
 
 func TestGroupsOfOtherCatalogsAreIgnored(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	for _, catalog := range []commonv1.Catalog{
 		commonv1.Catalog_CATALOG_STREAM, commonv1.Catalog_CATALOG_MEASURE,
 		commonv1.Catalog_CATALOG_PROPERTY, commonv1.Catalog_CATALOG_UNSPECIFIED,
 	} {
 		t.Run(catalog.String(), func(t *testing.T) {
 			r, w, sup := newTestRepo(t, false)
-			g := clone(f.group)
+			g := testenv.Clone(f.SWGroup)
 			g.Catalog = catalog
-			w.add(t, g)
+			w.add(g)
 			if _, ok := r.LoadGroup(g.GetMetadata().GetName()); ok {
 				t.Fatal("a group of another catalog was loaded")
 			}
@@ -365,34 +273,34 @@ func TestGroupsOfOtherCatalogsAreIgnored(t *testing.T) {
 				t.Fatalf("OpenDB called %d times for a group of another catalog", n)
 			}
 			// A trace of that group has nowhere to go.
-			w.add(t, clone(f.trace))
-			if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+			w.add(testenv.Clone(f.SW))
+			if _, ok := r.LoadResource(f.SW.GetMetadata()); ok {
 				t.Fatal("a trace of an ignored group was opened")
 			}
 			if len(r.Groups()) != 0 {
 				t.Fatalf("Groups() = %d groups, want 0", len(r.Groups()))
 			}
 			// Deleting it does nothing either.
-			w.del(t, g)
+			w.del(g)
 		})
 	}
 }
 
 func TestTracesAreIgnoredByRepositoriesOfOtherCatalogs(t *testing.T) {
-	f := loadFixtures(t)
-	w := &fakeWatcher{}
+	f := testenv.LoadSchemas(t)
+	w := newWatcher()
 	sup := newFakeSupplier()
-	r := NewRepository(w, commonv1.Catalog_CATALOG_STREAM, sup, logger.GetLogger("test"))
+	r := schema.NewRepository(w, commonv1.Catalog_CATALOG_STREAM, sup, logger.GetLogger("test"))
 	r.Watch()
 	defer r.Close()
-	g := clone(f.group)
+	g := testenv.Clone(f.SWGroup)
 	g.Catalog = commonv1.Catalog_CATALOG_STREAM
-	w.add(t, g)
+	w.add(g)
 	if _, ok := r.LoadGroup(g.GetMetadata().GetName()); !ok {
 		t.Fatal("the stream repository did not load its stream group")
 	}
-	w.add(t, clone(f.trace))
-	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+	w.add(testenv.Clone(f.SW))
+	if _, ok := r.LoadResource(f.SW.GetMetadata()); ok {
 		t.Fatal("a stream repository opened a trace")
 	}
 	if sup.openedCount() != 0 {
@@ -401,11 +309,11 @@ func TestTracesAreIgnoredByRepositoriesOfOtherCatalogs(t *testing.T) {
 }
 
 func TestGroupLifecycleDrivesTheDatabase(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, sup := newTestRepo(t, false)
-	name := f.group.GetMetadata().GetName()
+	name := f.SWGroup.GetMetadata().GetName()
 
-	w.add(t, clone(f.group))
+	w.add(testenv.Clone(f.SWGroup))
 	g, ok := r.LoadGroup(name)
 	if !ok {
 		t.Fatal("group not loaded")
@@ -414,18 +322,18 @@ func TestGroupLifecycleDrivesTheDatabase(t *testing.T) {
 	if len(dbs) != 1 {
 		t.Fatalf("OpenDB called %d times, want 1", len(dbs))
 	}
-	if g.SupplyTSDB() != DB(dbs[0]) {
+	if g.SupplyTSDB() != schema.DB(dbs[0]) {
 		t.Fatal("SupplyTSDB does not return the opened database")
 	}
-	if !proto.Equal(g.GetSchema(), f.group) {
+	if !proto.Equal(g.GetSchema(), f.SWGroup) {
 		t.Fatal("GetSchema differs from the group's spec")
 	}
-	w.add(t, clone(f.trace))
+	w.add(testenv.Clone(f.SW))
 
 	// An update reaches the open database and every open resource; nothing is reopened.
-	updated := clone(f.group)
+	updated := testenv.Clone(f.SWGroup)
 	updated.ResourceOpts.Ttl.Num = 9
-	w.add(t, updated)
+	w.add(updated)
 	if n := len(sup.dbsOf(name)); n != 1 {
 		t.Fatalf("an update opened the database again: %d opens", n)
 	}
@@ -439,10 +347,10 @@ func TestGroupLifecycleDrivesTheDatabase(t *testing.T) {
 	if g.GetSchema().GetResourceOpts().GetTtl().GetNum() != 9 {
 		t.Fatal("LoadGroup does not show the updated spec")
 	}
-	if g.SupplyTSDB() != DB(dbs[0]) {
+	if g.SupplyTSDB() != schema.DB(dbs[0]) {
 		t.Fatal("the update replaced the database")
 	}
-	res, ok := r.LoadResource(f.trace.GetMetadata())
+	res, ok := r.LoadResource(f.SW.GetMetadata())
 	if !ok {
 		t.Fatal("the update unloaded the trace")
 	}
@@ -454,23 +362,23 @@ func TestGroupLifecycleDrivesTheDatabase(t *testing.T) {
 	}
 
 	// Deleting the group drops its database once and unloads everything in it.
-	w.del(t, clone(f.group))
+	w.del(testenv.Clone(f.SWGroup))
 	if _, dropped, _ := dbs[0].counts(); dropped != 1 {
 		t.Fatalf("Drop called %d times, want 1", dropped)
 	}
 	if _, ok := r.LoadGroup(name); ok {
 		t.Fatal("deleted group still loaded")
 	}
-	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+	if _, ok := r.LoadResource(f.SW.GetMetadata()); ok {
 		t.Fatal("a trace of a deleted group is still loaded")
 	}
-	w.del(t, clone(f.group))
+	w.del(testenv.Clone(f.SWGroup))
 	if _, dropped, _ := dbs[0].counts(); dropped != 1 {
 		t.Fatalf("deleting a missing group dropped again: %d drops", dropped)
 	}
 
 	// Re-creating it opens a new database.
-	w.add(t, clone(f.group))
+	w.add(testenv.Clone(f.SWGroup))
 	if n := len(sup.dbsOf(name)); n != 2 {
 		t.Fatalf("re-created group: %d opens, want 2", n)
 	}
@@ -484,22 +392,22 @@ func TestGroupLifecycleDrivesTheDatabase(t *testing.T) {
 }
 
 func TestOpenDBFailureLeavesTheGroupUnloadedUntilAnUpdate(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, sup := newTestRepo(t, false)
-	name := f.group.GetMetadata().GetName()
+	name := f.SWGroup.GetMetadata().GetName()
 	sup.failOpenDB[name] = true
-	w.add(t, clone(f.group))
+	w.add(testenv.Clone(f.SWGroup))
 	if _, ok := r.LoadGroup(name); ok {
 		t.Fatal("a group whose database failed to open is loaded")
 	}
-	w.add(t, clone(f.trace))
-	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+	w.add(testenv.Clone(f.SW))
+	if _, ok := r.LoadResource(f.SW.GetMetadata()); ok {
 		t.Fatal("a trace of an unopened group was opened")
 	}
 	sup.mu.Lock()
 	sup.failOpenDB[name] = false
 	sup.mu.Unlock()
-	w.add(t, clone(f.group))
+	w.add(testenv.Clone(f.SWGroup))
 	if _, ok := r.LoadGroup(name); !ok {
 		t.Fatal("the next event of the group did not retry OpenDB")
 	}
@@ -509,14 +417,14 @@ func TestOpenDBFailureLeavesTheGroupUnloadedUntilAnUpdate(t *testing.T) {
 }
 
 func TestPortableRepositoryNeverOpensADatabase(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, sup := newTestRepo(t, true)
-	w.add(t, clone(f.group))
-	w.add(t, clone(f.duration))
-	w.add(t, clone(f.timestamp))
-	w.add(t, clone(f.binding))
-	w.add(t, clone(f.trace))
-	g, ok := r.LoadGroup(f.group.GetMetadata().GetName())
+	w.add(testenv.Clone(f.SWGroup))
+	w.add(testenv.Clone(f.Duration))
+	w.add(testenv.Clone(f.Timestamp))
+	w.add(testenv.Clone(f.SWBinding))
+	w.add(testenv.Clone(f.SW))
+	g, ok := r.LoadGroup(f.SWGroup.GetMetadata().GetName())
 	if !ok {
 		t.Fatal("the portable repository did not load the group")
 	}
@@ -530,34 +438,34 @@ func TestPortableRepositoryNeverOpensADatabase(t *testing.T) {
 	if got := ruleNames(l.initial); !reflect.DeepEqual(got, []string{"duration", "timestamp"}) {
 		t.Fatalf("rules = %v", got)
 	}
-	updated := clone(f.group)
+	updated := testenv.Clone(f.SWGroup)
 	updated.ResourceOpts.ShardNum = 4
-	w.add(t, updated)
-	w.del(t, updated)
+	w.add(updated)
+	w.del(updated)
 	if len(sup.dbs) != 0 {
 		t.Fatal("a portable repository opened a database on update or delete")
 	}
 	r.Close()
 
-	// A supplier without OpenDB behaves the same under NewRepository.
-	w2 := &fakeWatcher{}
-	r2 := NewRepository(w2, commonv1.Catalog_CATALOG_TRACE, resourceOnlySupplier{inner: newFakeSupplier()}, logger.GetLogger("test"))
+	// A supplier without OpenDB behaves the same under schema.NewRepository.
+	w2 := newWatcher()
+	r2 := schema.NewRepository(w2, commonv1.Catalog_CATALOG_TRACE, resourceOnlySupplier{inner: newFakeSupplier()}, logger.GetLogger("test"))
 	r2.Watch()
 	defer r2.Close()
-	w2.add(t, clone(f.group))
-	g, ok = r2.LoadGroup(f.group.GetMetadata().GetName())
+	w2.add(testenv.Clone(f.SWGroup))
+	g, ok = r2.LoadGroup(f.SWGroup.GetMetadata().GetName())
 	if !ok || g.SupplyTSDB() != nil {
 		t.Fatalf("group without a DBSupplier: loaded=%v db=%v", ok, g.SupplyTSDB())
 	}
 }
 
 func TestResourcesOpenWithTheirBoundRules(t *testing.T) {
-	f := loadFixtures(t)
-	otherRule := clone(f.duration)
+	f := testenv.LoadSchemas(t)
+	otherRule := testenv.Clone(f.Duration)
 	otherRule.Metadata.Name = "other"
 	now := time.Now()
 	binding := func(name string, rules ...string) *databasev1.IndexRuleBinding {
-		b := clone(f.binding)
+		b := testenv.Clone(f.SWBinding)
 		b.Metadata.Name = name
 		b.Rules = rules
 		return b
@@ -579,26 +487,26 @@ func TestResourcesOpenWithTheirBoundRules(t *testing.T) {
 		bindings []*databasev1.IndexRuleBinding
 		want     []string
 	}{
-		{name: "the fixture binding", rules: []*databasev1.IndexRule{f.duration, f.timestamp},
-			bindings: []*databasev1.IndexRuleBinding{f.binding}, want: []string{"duration", "timestamp"}},
-		{name: "binding order, not rule-name order", rules: []*databasev1.IndexRule{f.duration, f.timestamp},
+		{name: "the fixture binding", rules: []*databasev1.IndexRule{f.Duration, f.Timestamp},
+			bindings: []*databasev1.IndexRuleBinding{f.SWBinding}, want: []string{"duration", "timestamp"}},
+		{name: "binding order, not rule-name order", rules: []*databasev1.IndexRule{f.Duration, f.Timestamp},
 			bindings: []*databasev1.IndexRuleBinding{binding("b", "timestamp", "duration")}, want: []string{"timestamp", "duration"}},
-		{name: "missing rules are skipped", rules: []*databasev1.IndexRule{f.duration, f.timestamp},
+		{name: "missing rules are skipped", rules: []*databasev1.IndexRule{f.Duration, f.Timestamp},
 			bindings: []*databasev1.IndexRuleBinding{binding("b", "nope", "duration", "gone", "timestamp")}, want: []string{"duration", "timestamp"}},
-		{name: "no rules exist", bindings: []*databasev1.IndexRuleBinding{f.binding}, want: []string{}},
-		{name: "no binding", rules: []*databasev1.IndexRule{f.duration, f.timestamp}, want: []string{}},
-		{name: "expired binding", rules: []*databasev1.IndexRule{f.duration},
+		{name: "no rules exist", bindings: []*databasev1.IndexRuleBinding{f.SWBinding}, want: []string{}},
+		{name: "no binding", rules: []*databasev1.IndexRule{f.Duration, f.Timestamp}, want: []string{}},
+		{name: "expired binding", rules: []*databasev1.IndexRule{f.Duration},
 			bindings: []*databasev1.IndexRuleBinding{expired}, want: []string{}},
-		{name: "binding not active yet", rules: []*databasev1.IndexRule{f.duration},
+		{name: "binding not active yet", rules: []*databasev1.IndexRule{f.Duration},
 			bindings: []*databasev1.IndexRuleBinding{notYet}, want: []string{}},
-		{name: "binding without times is always active", rules: []*databasev1.IndexRule{f.timestamp},
+		{name: "binding without times is always active", rules: []*databasev1.IndexRule{f.Timestamp},
 			bindings: []*databasev1.IndexRuleBinding{noTimes}, want: []string{"timestamp"}},
-		{name: "binding of another trace", rules: []*databasev1.IndexRule{f.duration},
+		{name: "binding of another trace", rules: []*databasev1.IndexRule{f.Duration},
 			bindings: []*databasev1.IndexRuleBinding{otherSubject}, want: []string{}},
-		{name: "binding of another catalog", rules: []*databasev1.IndexRule{f.duration},
+		{name: "binding of another catalog", rules: []*databasev1.IndexRule{f.Duration},
 			bindings: []*databasev1.IndexRuleBinding{otherCatalog}, want: []string{}},
 		{name: "several bindings in name order, each rule once",
-			rules: []*databasev1.IndexRule{f.duration, f.timestamp, otherRule},
+			rules: []*databasev1.IndexRule{f.Duration, f.Timestamp, otherRule},
 			bindings: []*databasev1.IndexRuleBinding{
 				binding("b-second", "duration", "timestamp"), binding("a-first", "other", "timestamp"), expired,
 			},
@@ -612,20 +520,20 @@ func TestResourcesOpenWithTheirBoundRules(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				r, w, _ := newTestRepo(t, false)
-				w.add(t, clone(f.group))
+				w.add(testenv.Clone(f.SWGroup))
 				if traceFirst {
-					w.add(t, clone(f.trace))
+					w.add(testenv.Clone(f.SW))
 				}
 				for _, b := range tt.bindings {
-					w.add(t, clone(b))
+					w.add(testenv.Clone(b))
 				}
 				for _, rule := range tt.rules {
-					w.add(t, clone(rule))
+					w.add(testenv.Clone(rule))
 				}
 				if !traceFirst {
-					w.add(t, clone(f.trace))
+					w.add(testenv.Clone(f.SW))
 				}
-				res, ok := r.LoadResource(f.trace.GetMetadata())
+				res, ok := r.LoadResource(f.SW.GetMetadata())
 				if !ok {
 					t.Fatal("trace not loaded")
 				}
@@ -646,25 +554,25 @@ func TestResourcesOpenWithTheirBoundRules(t *testing.T) {
 }
 
 func TestOnIndexUpdateOnlyWhenTheRuleSetChanges(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, _ := newTestRepo(t, false)
-	w.add(t, clone(f.group))
-	w.add(t, clone(f.zipkinGrp))
-	w.add(t, clone(f.trace))
+	w.add(testenv.Clone(f.SWGroup))
+	w.add(testenv.Clone(f.ZipkinGroup))
+	w.add(testenv.Clone(f.SW))
 	l := listenerOf(t, r, "test-trace-group", "sw")
 
-	otherBinding := clone(f.binding)
+	otherBinding := testenv.Clone(f.SWBinding)
 	otherBinding.Metadata.Name = "zipkin-binding"
 	otherBinding.Subject.Name = "zipkin"
-	unboundRule := clone(f.duration)
+	unboundRule := testenv.Clone(f.Duration)
 	unboundRule.Metadata.Name = "unbound"
-	changedDuration := clone(f.duration)
+	changedDuration := testenv.Clone(f.Duration)
 	changedDuration.Tags = []string{"service_id", "duration"}
-	ruleInOtherGroup := clone(f.timestamp)
+	ruleInOtherGroup := testenv.Clone(f.Timestamp)
 	ruleInOtherGroup.Metadata.Group = "zipkinTrace"
-	bindingInOtherGroup := clone(f.binding)
+	bindingInOtherGroup := testenv.Clone(f.SWBinding)
 	bindingInOtherGroup.Metadata.Group = "zipkinTrace"
-	bindingWithNewTimes := clone(f.binding)
+	bindingWithNewTimes := testenv.Clone(f.SWBinding)
 	bindingWithNewTimes.UpdatedAt = timestamppb.Now()
 
 	steps := []struct {
@@ -673,31 +581,31 @@ func TestOnIndexUpdateOnlyWhenTheRuleSetChanges(t *testing.T) {
 		wantCalls int
 		wantRules []string
 	}{
-		{name: "a rule that nothing binds", apply: func() { w.add(t, clone(f.duration)) }, wantCalls: 0},
-		{name: "the binding", apply: func() { w.add(t, clone(f.binding)) }, wantCalls: 1, wantRules: []string{"duration"}},
-		{name: "the second bound rule", apply: func() { w.add(t, clone(f.timestamp)) }, wantCalls: 2,
+		{name: "a rule that nothing binds", apply: func() { w.add(testenv.Clone(f.Duration)) }, wantCalls: 0},
+		{name: "the binding", apply: func() { w.add(testenv.Clone(f.SWBinding)) }, wantCalls: 1, wantRules: []string{"duration"}},
+		{name: "the second bound rule", apply: func() { w.add(testenv.Clone(f.Timestamp)) }, wantCalls: 2,
 			wantRules: []string{"duration", "timestamp"}},
-		{name: "the same binding again", apply: func() { w.add(t, clone(f.binding)) }, wantCalls: 2},
-		{name: "the binding with only its update time changed", apply: func() { w.add(t, bindingWithNewTimes) }, wantCalls: 2},
-		{name: "the same rule again", apply: func() { w.add(t, clone(f.timestamp)) }, wantCalls: 2},
-		{name: "a binding of another trace", apply: func() { w.add(t, otherBinding) }, wantCalls: 2},
-		{name: "an unbound rule", apply: func() { w.add(t, unboundRule) }, wantCalls: 2},
+		{name: "the same binding again", apply: func() { w.add(testenv.Clone(f.SWBinding)) }, wantCalls: 2},
+		{name: "the binding with only its update time changed", apply: func() { w.add(bindingWithNewTimes) }, wantCalls: 2},
+		{name: "the same rule again", apply: func() { w.add(testenv.Clone(f.Timestamp)) }, wantCalls: 2},
+		{name: "a binding of another trace", apply: func() { w.add(otherBinding) }, wantCalls: 2},
+		{name: "an unbound rule", apply: func() { w.add(unboundRule) }, wantCalls: 2},
 		{name: "rules and bindings of another group", apply: func() {
-			w.add(t, ruleInOtherGroup)
-			w.add(t, bindingInOtherGroup)
+			w.add(ruleInOtherGroup)
+			w.add(bindingInOtherGroup)
 		}, wantCalls: 2},
-		{name: "a bound rule's tags change", apply: func() { w.add(t, changedDuration) }, wantCalls: 3,
+		{name: "a bound rule's tags change", apply: func() { w.add(changedDuration) }, wantCalls: 3,
 			wantRules: []string{"duration", "timestamp"}},
 		{name: "nothing (the changed rule is the one handed out)", apply: func() {
 			if got := l.lastUpdate()[0].GetTags(); !reflect.DeepEqual(got, changedDuration.GetTags()) {
 				t.Fatalf("duration rule tags = %v, want the updated %v", got, changedDuration.GetTags())
 			}
 		}, wantCalls: 3},
-		{name: "a bound rule is deleted", apply: func() { w.del(t, clone(f.timestamp)) }, wantCalls: 4,
+		{name: "a bound rule is deleted", apply: func() { w.del(testenv.Clone(f.Timestamp)) }, wantCalls: 4,
 			wantRules: []string{"duration"}},
-		{name: "an unbound rule is deleted", apply: func() { w.del(t, unboundRule) }, wantCalls: 4},
-		{name: "the binding is deleted", apply: func() { w.del(t, clone(f.binding)) }, wantCalls: 5, wantRules: []string{}},
-		{name: "the binding is deleted again", apply: func() { w.del(t, clone(f.binding)) }, wantCalls: 5},
+		{name: "an unbound rule is deleted", apply: func() { w.del(unboundRule) }, wantCalls: 4},
+		{name: "the binding is deleted", apply: func() { w.del(testenv.Clone(f.SWBinding)) }, wantCalls: 5, wantRules: []string{}},
+		{name: "the binding is deleted again", apply: func() { w.del(testenv.Clone(f.SWBinding)) }, wantCalls: 5},
 	}
 	for _, s := range steps {
 		s.apply()
@@ -708,7 +616,7 @@ func TestOnIndexUpdateOnlyWhenTheRuleSetChanges(t *testing.T) {
 			if got := ruleNames(l.lastUpdate()); !reflect.DeepEqual(got, s.wantRules) {
 				t.Fatalf("after %s: OnIndexUpdate got %v, want %v", s.name, got, s.wantRules)
 			}
-			res, _ := r.LoadResource(f.trace.GetMetadata())
+			res, _ := r.LoadResource(f.SW.GetMetadata())
 			if got := ruleNames(res.IndexRules()); !reflect.DeepEqual(got, s.wantRules) {
 				t.Fatalf("after %s: IndexRules() = %v, want %v", s.name, got, s.wantRules)
 			}
@@ -717,20 +625,20 @@ func TestOnIndexUpdateOnlyWhenTheRuleSetChanges(t *testing.T) {
 }
 
 func TestLoadResourceAndDelegated(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, sup := newTestRepo(t, false)
-	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+	if _, ok := r.LoadResource(f.SW.GetMetadata()); ok {
 		t.Fatal("a resource is loaded before any event")
 	}
 	// A trace whose group is unknown is ignored.
-	w.add(t, clone(f.trace))
-	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok || sup.openedCount() != 0 {
+	w.add(testenv.Clone(f.SW))
+	if _, ok := r.LoadResource(f.SW.GetMetadata()); ok || sup.openedCount() != 0 {
 		t.Fatal("a trace of an unknown group was opened")
 	}
-	w.add(t, clone(f.group))
-	w.add(t, clone(f.zipkinGrp))
-	w.add(t, clone(f.trace))
-	w.add(t, clone(f.zipkin))
+	w.add(testenv.Clone(f.SWGroup))
+	w.add(testenv.Clone(f.ZipkinGroup))
+	w.add(testenv.Clone(f.SW))
+	w.add(testenv.Clone(f.Zipkin))
 
 	tests := []struct {
 		md     *commonv1.Metadata
@@ -759,15 +667,15 @@ func TestLoadResourceAndDelegated(t *testing.T) {
 			t.Fatalf("Delegated() of %v is not what the supplier opened for it", tt.md)
 		}
 		if res.Group().GetSchema().GetMetadata().GetName() != tt.md.GetGroup() {
-			t.Fatalf("Group() of %v is %s", tt.md, res.Group().GetSchema().GetMetadata().GetName())
+			t.Fatalf("schema.Group() of %v is %s", tt.md, res.Group().GetSchema().GetMetadata().GetName())
 		}
 	}
 
 	// An update reopens the trace with the new schema.
-	updated := clone(f.trace)
+	updated := testenv.Clone(f.SW)
 	updated.Tags = append(updated.Tags, &databasev1.TraceTagSpec{Name: "extra", Type: databasev1.TagType_TAG_TYPE_STRING})
-	w.add(t, updated)
-	res, _ := r.LoadResource(f.trace.GetMetadata())
+	w.add(updated)
+	res, _ := r.LoadResource(f.SW.GetMetadata())
 	if got := len(res.Schema().(*databasev1.Trace).GetTags()); got != len(updated.GetTags()) {
 		t.Fatalf("after an update the schema has %d tags, want %d", got, len(updated.GetTags()))
 	}
@@ -779,19 +687,19 @@ func TestLoadResourceAndDelegated(t *testing.T) {
 	sup.mu.Lock()
 	sup.failOpen["broken"] = true
 	sup.mu.Unlock()
-	broken := clone(f.trace)
+	broken := testenv.Clone(f.SW)
 	broken.Metadata.Name = "broken"
-	w.add(t, broken)
+	w.add(broken)
 	if _, ok := r.LoadResource(broken.GetMetadata()); ok {
 		t.Fatal("a resource whose open failed is loaded")
 	}
 
 	// Deleting unloads only that trace.
-	w.del(t, clone(f.trace))
-	if _, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+	w.del(testenv.Clone(f.SW))
+	if _, ok := r.LoadResource(f.SW.GetMetadata()); ok {
 		t.Fatal("a deleted trace is still loaded")
 	}
-	if _, ok := r.LoadResource(f.zipkin.GetMetadata()); !ok {
+	if _, ok := r.LoadResource(f.Zipkin.GetMetadata()); !ok {
 		t.Fatal("deleting sw unloaded zipkin")
 	}
 	if len(r.Groups()) != 2 {
@@ -800,31 +708,31 @@ func TestLoadResourceAndDelegated(t *testing.T) {
 }
 
 func TestWaitResource(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 
 	t.Run("wakes when the resource appears", func(t *testing.T) {
 		r, w, _ := newTestRepo(t, false)
-		w.add(t, clone(f.group))
-		w.add(t, clone(f.zipkinGrp))
+		w.add(testenv.Clone(f.SWGroup))
+		w.add(testenv.Clone(f.ZipkinGroup))
 		type result struct {
-			res Resource
+			res schema.Resource
 			err error
 		}
 		done := make(chan result, 1)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		go func() {
-			res, err := r.WaitResource(ctx, f.trace.GetMetadata())
+			res, err := r.WaitResource(ctx, f.SW.GetMetadata())
 			done <- result{res, err}
 		}()
 		// Another resource opening wakes the waiter, which must go on waiting.
-		w.add(t, clone(f.zipkin))
+		w.add(testenv.Clone(f.Zipkin))
 		select {
 		case got := <-done:
 			t.Fatalf("WaitResource returned before its resource appeared: %v, %v", got.res, got.err)
 		case <-time.After(50 * time.Millisecond):
 		}
-		w.add(t, clone(f.trace))
+		w.add(testenv.Clone(f.SW))
 		select {
 		case got := <-done:
 			if got.err != nil {
@@ -840,11 +748,11 @@ func TestWaitResource(t *testing.T) {
 
 	t.Run("returns at once when loaded", func(t *testing.T) {
 		r, w, _ := newTestRepo(t, false)
-		w.add(t, clone(f.group))
-		w.add(t, clone(f.trace))
+		w.add(testenv.Clone(f.SWGroup))
+		w.add(testenv.Clone(f.SW))
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // even a done context gets a loaded resource
-		res, err := r.WaitResource(ctx, f.trace.GetMetadata())
+		res, err := r.WaitResource(ctx, f.SW.GetMetadata())
 		if err != nil || res == nil {
 			t.Fatalf("WaitResource = %v, %v", res, err)
 		}
@@ -852,13 +760,13 @@ func TestWaitResource(t *testing.T) {
 
 	t.Run("times out", func(t *testing.T) {
 		r, w, _ := newTestRepo(t, false)
-		w.add(t, clone(f.group))
+		w.add(testenv.Clone(f.SWGroup))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		res, err := r.WaitResource(ctx, f.trace.GetMetadata())
-		if !errors.Is(err, ErrResourceNotLoaded) {
-			t.Fatalf("WaitResource error = %v, want ErrResourceNotLoaded", err)
+		res, err := r.WaitResource(ctx, f.SW.GetMetadata())
+		if !errors.Is(err, schema.ErrResourceNotLoaded) {
+			t.Fatalf("WaitResource error = %v, want schema.ErrResourceNotLoaded", err)
 		}
 		if res != nil {
 			t.Fatalf("WaitResource returned %v with an error", res)
@@ -870,11 +778,11 @@ func TestWaitResource(t *testing.T) {
 }
 
 func TestCloseClosesEveryDatabaseOnce(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, sup := newTestRepo(t, false)
-	w.add(t, clone(f.group))
-	w.add(t, clone(f.zipkinGrp))
-	w.add(t, clone(f.trace))
+	w.add(testenv.Clone(f.SWGroup))
+	w.add(testenv.Clone(f.ZipkinGroup))
+	w.add(testenv.Clone(f.SW))
 	r.Close()
 	r.Close()
 	for _, db := range sup.dbs {
@@ -886,13 +794,13 @@ func TestCloseClosesEveryDatabaseOnce(t *testing.T) {
 		t.Fatalf("%d databases opened, want 2", len(sup.dbs))
 	}
 	// Events after Close change nothing.
-	g := clone(f.group)
+	g := testenv.Clone(f.SWGroup)
 	g.Metadata.Name = "late"
-	w.add(t, g)
+	w.add(g)
 	if len(sup.dbs) != 2 {
 		t.Fatal("a group event after Close opened a database")
 	}
-	w.del(t, clone(f.group))
+	w.del(testenv.Clone(f.SWGroup))
 	for _, db := range sup.dbs {
 		if _, dropped, _ := db.counts(); dropped != 0 {
 			t.Fatal("a delete after Close dropped a database")
@@ -901,9 +809,9 @@ func TestCloseClosesEveryDatabaseOnce(t *testing.T) {
 }
 
 func TestConcurrentReadsDuringEvents(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, _ := newTestRepo(t, false)
-	w.add(t, clone(f.group))
+	w.add(testenv.Clone(f.SWGroup))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := 0; i < 4; i++ {
@@ -916,22 +824,22 @@ func TestConcurrentReadsDuringEvents(t *testing.T) {
 					return
 				default:
 				}
-				if res, ok := r.LoadResource(f.trace.GetMetadata()); ok {
+				if res, ok := r.LoadResource(f.SW.GetMetadata()); ok {
 					_ = res.IndexRules()
 					_ = res.Group().GetSchema()
 				}
-				_, _ = r.LoadGroup(f.group.GetMetadata().GetName())
+				_, _ = r.LoadGroup(f.SWGroup.GetMetadata().GetName())
 				_ = r.Groups()
 			}
 		}()
 	}
 	for i := 0; i < 200; i++ {
-		w.add(t, clone(f.trace))
-		w.add(t, clone(f.duration))
-		w.add(t, clone(f.binding))
-		w.del(t, clone(f.duration))
+		w.add(testenv.Clone(f.SW))
+		w.add(testenv.Clone(f.Duration))
+		w.add(testenv.Clone(f.SWBinding))
+		w.del(testenv.Clone(f.Duration))
 		if i%10 == 0 {
-			w.add(t, clone(f.group))
+			w.add(testenv.Clone(f.SWGroup))
 		}
 	}
 	close(stop)
@@ -939,19 +847,19 @@ func TestConcurrentReadsDuringEvents(t *testing.T) {
 }
 
 func TestBindingsStartAndStopApplyingOnTime(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, _ := newTestRepo(t, false)
-	w.add(t, clone(f.group))
-	w.add(t, clone(f.duration))
-	w.add(t, clone(f.trace))
+	w.add(testenv.Clone(f.SWGroup))
+	w.add(testenv.Clone(f.Duration))
+	w.add(testenv.Clone(f.SW))
 	now := time.Now()
-	b := clone(f.binding)
+	b := testenv.Clone(f.SWBinding)
 	b.Rules = []string{"duration"}
 	b.BeginAt = timestamppb.New(now.Add(150 * time.Millisecond))
 	b.ExpireAt = timestamppb.New(now.Add(400 * time.Millisecond))
-	w.add(t, b)
+	w.add(b)
 	rulesNow := func() []string {
-		res, ok := r.LoadResource(f.trace.GetMetadata())
+		res, ok := r.LoadResource(f.SW.GetMetadata())
 		if !ok {
 			t.Fatal("trace not loaded")
 		}
@@ -985,11 +893,11 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 // arrive meanwhile) get their answers instead of waiting behind it (a lock held there would
 // deadlock this test).
 func TestDiskWorkRunsOutsideTheLock(t *testing.T) {
-	f := loadFixtures(t)
+	f := testenv.LoadSchemas(t)
 	r, w, sup := newTestRepo(t, false)
-	other := clone(f.group)
+	other := testenv.Clone(f.SWGroup)
 	other.Metadata.Name = "other"
-	w.add(t, other)
+	w.add(other)
 	readers := 0
 	read := func() {
 		if _, ok := r.LoadGroup("other"); !ok {
@@ -1001,8 +909,8 @@ func TestDiskWorkRunsOutsideTheLock(t *testing.T) {
 	sup.mu.Lock()
 	sup.onOpenDB = read
 	sup.mu.Unlock()
-	w.add(t, clone(f.group))
-	if _, ok := r.LoadGroup(f.group.GetMetadata().GetName()); !ok {
+	w.add(testenv.Clone(f.SWGroup))
+	if _, ok := r.LoadGroup(f.SWGroup.GetMetadata().GetName()); !ok {
 		t.Fatal("the group opened outside the lock was not installed")
 	}
 	for _, db := range sup.dbs {
@@ -1010,8 +918,8 @@ func TestDiskWorkRunsOutsideTheLock(t *testing.T) {
 		db.onDisk = read
 		db.mu.Unlock()
 	}
-	w.del(t, clone(f.group))
-	if _, ok := r.LoadGroup(f.group.GetMetadata().GetName()); ok {
+	w.del(testenv.Clone(f.SWGroup))
+	if _, ok := r.LoadGroup(f.SWGroup.GetMetadata().GetName()); ok {
 		t.Fatal("the deleted group is still loaded")
 	}
 	r.Close()

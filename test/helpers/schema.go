@@ -8,6 +8,8 @@ package helpers
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/pkg/errors"
 	"google.golang.org/grpc"
@@ -15,9 +17,12 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
+	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
+	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	tracetest "github.com/apache/skywalking-banyandb/pkg/test/trace"
 )
 
@@ -128,8 +133,9 @@ func LoadSchemas(ctx context.Context, conn *grpc.ClientConn) error {
 	return CreateSchemas(ctx, conn, s, true)
 }
 
-// CreateSchemas creates the resources of s in order. With ignoreExisting, AlreadyExists is not
-// an error.
+// CreateSchemas creates the resources of s in order and waits until the server has bound the
+// rules of every binding (AwaitBindings), so that the spans written next get their index entries.
+// With ignoreExisting, AlreadyExists is not an error.
 func CreateSchemas(ctx context.Context, conn *grpc.ClientConn, s *Schemas, ignoreExisting bool) error {
 	check := func(what string, err error) error {
 		if err == nil || (ignoreExisting && status.Code(err) == codes.AlreadyExists) {
@@ -165,7 +171,58 @@ func CreateSchemas(ctx context.Context, conn *grpc.ClientConn, s *Schemas, ignor
 			return err
 		}
 	}
+	return AwaitBindings(ctx, conn, s.Bindings)
+}
+
+// AwaitBindings waits until the server has applied the bindings: until a query of each binding's
+// trace ordered by each of its rules no longer answers that the trace or the rule is unknown.
+// Schema events reach the server's trace service after the registry call returns, in the
+// registry's order; a span written while its trace is loaded but its binding is not yet applied
+// gets no entries in that binding's indexes, and ordered queries would miss it. Any other answer
+// (the query succeeds, the rule cannot order, the server serves no traces) ends the wait for that
+// rule. It gives up after WriteRetryTimeout.
+func AwaitBindings(ctx context.Context, conn *grpc.ClientConn, bindings []*databasev1.IndexRuleBinding) error {
+	traces := tracev1.NewTraceServiceClient(conn)
+	for _, b := range bindings {
+		if b.GetSubject().GetCatalog() != commonv1.Catalog_CATALOG_TRACE {
+			continue
+		}
+		for _, rule := range b.GetRules() {
+			if err := awaitRuleBound(ctx, traces, b.GetMetadata().GetGroup(), b.GetSubject().GetName(), rule); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// awaitRuleBound queries group/trace ordered by rule until the answer shows the rule bound.
+func awaitRuleBound(ctx context.Context, traces tracev1.TraceServiceClient, group, trace, rule string) error {
+	deadline := time.Now().Add(WriteRetryTimeout)
+	notBound := "index rule " + rule + " not found"
+	for {
+		now := time.Now()
+		_, err := traces.Query(ctx, &tracev1.QueryRequest{
+			Groups:    []string{group},
+			Name:      trace,
+			TimeRange: &modelv1.TimeRange{Begin: timestamppb.New(now.Add(-time.Minute)), End: timestamppb.New(now)},
+			OrderBy:   &modelv1.QueryOrder{IndexRuleName: rule, Sort: modelv1.Sort_SORT_DESC},
+			Limit:     1,
+		})
+		code := status.Code(err)
+		pending := code == codes.NotFound || (code == codes.InvalidArgument && strings.Contains(status.Convert(err).Message(), notBound))
+		if !pending {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.Errorf("helpers: %s/%s still has no index rule %s after %s: %v", group, trace, rule, WriteRetryTimeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Wrapf(ctx.Err(), "helpers: wait for index rule %s of %s/%s", rule, group, trace)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // CreateGroupCopy creates a private copy of fixture group `from` named `to` (see ForGroup).

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	tracetest "github.com/apache/skywalking-banyandb/pkg/test/trace"
 )
 
@@ -53,3 +55,43 @@ func LoadFixtures[T proto.Message](t testing.TB, dir string, newMsg func() T) []
 	}
 	return out
 }
+
+// Schemas are the schema fixtures of the sw trace (test-trace-group) and the zipkin trace
+// (zipkinTrace), one message each, as most unit tests create them.
+type Schemas struct {
+	// SWGroup is the group of the sw trace.
+	SWGroup *commonv1.Group
+	// SW is the sw trace schema.
+	SW *databasev1.Trace
+	// Duration and Timestamp are the index rules of the sw trace.
+	Duration, Timestamp *databasev1.IndexRule
+	// SWBinding binds the sw trace to Duration and Timestamp.
+	SWBinding *databasev1.IndexRuleBinding
+	// ZipkinGroup is the group of the zipkin trace.
+	ZipkinGroup *commonv1.Group
+	// Zipkin is the zipkin trace schema.
+	Zipkin *databasev1.Trace
+	// ZipkinTimestamp is the index rule of the zipkin trace.
+	ZipkinTimestamp *databasev1.IndexRule
+	// ZipkinBinding binds the zipkin trace to ZipkinTimestamp.
+	ZipkinBinding *databasev1.IndexRuleBinding
+}
+
+// LoadSchemas reads the schema fixtures of the sw and zipkin traces; a missing one fails the test.
+func LoadSchemas(t testing.TB) Schemas {
+	t.Helper()
+	return Schemas{
+		SWGroup:         LoadFixture(t, "schema/groups/test-trace-group.json", &commonv1.Group{}),
+		SW:              LoadFixture(t, "schema/traces/sw.json", &databasev1.Trace{}),
+		Duration:        LoadFixture(t, "schema/index_rules/duration.json", &databasev1.IndexRule{}),
+		Timestamp:       LoadFixture(t, "schema/index_rules/timestamp.json", &databasev1.IndexRule{}),
+		SWBinding:       LoadFixture(t, "schema/index_rule_bindings/sw.json", &databasev1.IndexRuleBinding{}),
+		ZipkinGroup:     LoadFixture(t, "schema/groups/zipkin-trace-group.json", &commonv1.Group{}),
+		Zipkin:          LoadFixture(t, "schema/traces/zipkin.json", &databasev1.Trace{}),
+		ZipkinTimestamp: LoadFixture(t, "schema/index_rules/zipkin-timestamp.json", &databasev1.IndexRule{}),
+		ZipkinBinding:   LoadFixture(t, "schema/index_rule_bindings/zipkin.json", &databasev1.IndexRuleBinding{}),
+	}
+}
+
+// Clone returns a deep copy of m, typed as m.
+func Clone[T proto.Message](m T) T { return proto.Clone(m).(T) }

@@ -8,25 +8,20 @@ package grpc
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
-	"regexp"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	grpclib "google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
-	"github.com/apache/skywalking-banyandb/pkg/logger"
+	"github.com/apache/skywalking-banyandb/test/testenv"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
 // etcdURL is the client URL of the embedded etcd that TestMain starts for the whole package;
@@ -34,115 +29,12 @@ import (
 var etcdURL string
 
 func TestMain(m *testing.M) {
-	os.Exit(runWithEtcd(m))
-}
-
-func runWithEtcd(m *testing.M) int {
-	if err := logger.Init(logger.Logging{Level: "warn"}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dir, err := os.MkdirTemp("", "liaison-grpc-etcd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	clientURL, err := embeddedetcd.RandomLoopbackURL()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	peerURL, err := embeddedetcd.RandomLoopbackURL()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	etcd, err := embeddedetcd.Start(embeddedetcd.Options{Dir: dir, ListenClientURL: clientURL, ListenPeerURL: peerURL})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start embedded etcd:", err)
-		return 1
-	}
-	defer etcd.Close()
-	etcdURL = etcd.ClientURL()
-	return m.Run()
-}
-
-// testRepo is a metadata.Repo over one registry, counting the writes that reach it.
-type testRepo struct {
-	schema.Registry
-	writes atomic.Int64
-}
-
-func (r *testRepo) GroupRegistry() schema.Group                       { return r }
-func (r *testRepo) TraceRegistry() schema.Trace                       { return r }
-func (r *testRepo) IndexRuleRegistry() schema.IndexRule               { return r }
-func (r *testRepo) IndexRuleBindingRegistry() schema.IndexRuleBinding { return r }
-func (r *testRepo) NodeRegistry() schema.Node                         { return r }
-
-func (r *testRepo) CreateGroup(ctx context.Context, g *commonv1.Group) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.CreateGroup(ctx, g)
-}
-
-func (r *testRepo) UpdateGroup(ctx context.Context, g *commonv1.Group) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.UpdateGroup(ctx, g)
-}
-
-func (r *testRepo) DeleteGroup(ctx context.Context, name string) (bool, error) {
-	r.writes.Add(1)
-	return r.Registry.DeleteGroup(ctx, name)
-}
-
-func (r *testRepo) CreateTrace(ctx context.Context, t *databasev1.Trace) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.CreateTrace(ctx, t)
-}
-
-func (r *testRepo) UpdateTrace(ctx context.Context, t *databasev1.Trace) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.UpdateTrace(ctx, t)
-}
-
-func (r *testRepo) DeleteTrace(ctx context.Context, md *commonv1.Metadata) (bool, error) {
-	r.writes.Add(1)
-	return r.Registry.DeleteTrace(ctx, md)
-}
-
-func (r *testRepo) CreateIndexRule(ctx context.Context, rule *databasev1.IndexRule) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.CreateIndexRule(ctx, rule)
-}
-
-func (r *testRepo) UpdateIndexRule(ctx context.Context, rule *databasev1.IndexRule) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.UpdateIndexRule(ctx, rule)
-}
-
-func (r *testRepo) DeleteIndexRule(ctx context.Context, md *commonv1.Metadata) (bool, error) {
-	r.writes.Add(1)
-	return r.Registry.DeleteIndexRule(ctx, md)
-}
-
-func (r *testRepo) CreateIndexRuleBinding(ctx context.Context, b *databasev1.IndexRuleBinding) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.CreateIndexRuleBinding(ctx, b)
-}
-
-func (r *testRepo) UpdateIndexRuleBinding(ctx context.Context, b *databasev1.IndexRuleBinding) (int64, error) {
-	r.writes.Add(1)
-	return r.Registry.UpdateIndexRuleBinding(ctx, b)
-}
-
-func (r *testRepo) DeleteIndexRuleBinding(ctx context.Context, md *commonv1.Metadata) (bool, error) {
-	r.writes.Add(1)
-	return r.Registry.DeleteIndexRuleBinding(ctx, md)
+	os.Exit(testenv.RunWithEtcd(m, func(srv *embeddedetcd.Server) { etcdURL = srv.ClientURL() }))
 }
 
 // testEnv is a gRPC server over a fresh namespace of the package's etcd, with clients.
 type testEnv struct {
-	repo   *testRepo
+	repo   *metarepo.Repo
 	server Server
 	conn   *grpclib.ClientConn
 
@@ -153,25 +45,21 @@ type testEnv struct {
 	common   commonv1.ServiceClient
 }
 
-var nonKeyChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
-
-// newTestEnv starts a server on 127.0.0.1:0; trace may be nil. Everything stops at cleanup.
+// newTestEnv starts a server on 127.0.0.1:0 over a registry of the test's own; trace may be nil.
+// Everything stops at cleanup.
 func newTestEnv(t *testing.T, trace tracev1.TraceServiceServer) *testEnv {
 	t.Helper()
-	reg, err := schema.NewEtcdRegistry(schema.EtcdOptions{
-		Endpoints: []string{etcdURL},
-		Namespace: "liaison-test/" + nonKeyChars.ReplaceAllString(t.Name(), "_") + fmt.Sprintf("-%d", time.Now().UnixNano()),
-	})
-	if err != nil {
-		t.Fatalf("registry: %v", err)
-	}
-	t.Cleanup(func() { _ = reg.Close() })
-	env := &testEnv{repo: &testRepo{Registry: reg}}
-	env.server = startServer(t, env.repo, trace, "--grpc-host=127.0.0.1", "--grpc-port=0")
+	repo := metarepo.Open(t, etcdURL)
+	return dialEnv(t, repo, startServer(t, repo, trace, "--grpc-host=127.0.0.1", "--grpc-port=0"))
+}
 
-	conn, err := grpclib.NewClient(env.server.Addr(), grpclib.WithTransportCredentials(insecure.NewCredentials()))
+// dialEnv connects the clients of a testEnv to srv, which serves repo.
+func dialEnv(t *testing.T, repo *metarepo.Repo, srv Server) *testEnv {
+	t.Helper()
+	env := &testEnv{repo: repo, server: srv}
+	conn, err := grpclib.NewClient(srv.Addr(), grpclib.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		t.Fatalf("dial %s: %v", env.server.Addr(), err)
+		t.Fatalf("dial %s: %v", srv.Addr(), err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	env.conn = conn
@@ -184,18 +72,10 @@ func newTestEnv(t *testing.T, trace tracev1.TraceServiceServer) *testEnv {
 }
 
 // startServer runs a server unit through its lifecycle with the given flags.
-func startServer(t *testing.T, repo *testRepo, trace tracev1.TraceServiceServer, args ...string) Server {
+func startServer(t *testing.T, repo metadata.Repo, trace tracev1.TraceServiceServer, args ...string) Server {
 	t.Helper()
 	srv := NewServer(repo, trace)
-	if err := srv.FlagSet().Parse(args); err != nil {
-		t.Fatalf("flags: %v", err)
-	}
-	if err := srv.Validate(); err != nil {
-		t.Fatalf("validate: %v", err)
-	}
-	if err := srv.PreRun(context.Background()); err != nil {
-		t.Fatalf("pre-run: %v", err)
-	}
+	testenv.PreRun(t, srv, args...)
 	srv.Serve()
 	t.Cleanup(srv.GracefulStop)
 	return srv
@@ -208,52 +88,7 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// fixtureDir is <repo>/../shared/testdata/schema, found by walking up to go.mod.
-func fixtureDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	fixtures := filepath.Join(dir, "pkg", "test", "trace", "testdata", "schema")
-	if _, err := os.Stat(fixtures); err != nil {
-		t.Skipf("schema fixtures not available: %v", err)
-	}
-	return fixtures
-}
-
-// loadFixtures reads every file of <fixtures>/<kind> into a fresh message made by newMsg.
-func loadFixtures[T proto.Message](t *testing.T, kind string, newMsg func() T) []T {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(fixtureDir(t), kind, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no %s fixtures: %v", kind, err)
-	}
-	out := make([]T, 0, len(files))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := newMsg()
-		if err := protojson.Unmarshal(data, m); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
+// fixtures are every schema fixture, by kind.
 type fixtures struct {
 	groups   []*commonv1.Group
 	traces   []*databasev1.Trace
@@ -264,10 +99,10 @@ type fixtures struct {
 func readFixtures(t *testing.T) fixtures {
 	t.Helper()
 	return fixtures{
-		groups:   loadFixtures(t, "groups", func() *commonv1.Group { return &commonv1.Group{} }),
-		traces:   loadFixtures(t, "traces", func() *databasev1.Trace { return &databasev1.Trace{} }),
-		rules:    loadFixtures(t, "index_rules", func() *databasev1.IndexRule { return &databasev1.IndexRule{} }),
-		bindings: loadFixtures(t, "index_rule_bindings", func() *databasev1.IndexRuleBinding { return &databasev1.IndexRuleBinding{} }),
+		groups:   testenv.LoadFixtures(t, "schema/groups", func() *commonv1.Group { return &commonv1.Group{} }),
+		traces:   testenv.LoadFixtures(t, "schema/traces", func() *databasev1.Trace { return &databasev1.Trace{} }),
+		rules:    testenv.LoadFixtures(t, "schema/index_rules", func() *databasev1.IndexRule { return &databasev1.IndexRule{} }),
+		bindings: testenv.LoadFixtures(t, "schema/index_rule_bindings", func() *databasev1.IndexRuleBinding { return &databasev1.IndexRuleBinding{} }),
 	}
 }
 

@@ -173,9 +173,9 @@ func rejected(t *testing.T, env *testEnv, cases []rejection) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := env.repo.writes.Load()
+			before := env.repo.Writes()
 			wantCode(t, tc.call(testContext(t)), tc.code, tc.msg)
-			if after := env.repo.writes.Load(); after != before && !strings.HasPrefix(tc.name, storeSidePrefix) {
+			if after := env.repo.Writes(); after != before && !strings.HasPrefix(tc.name, storeSidePrefix) {
 				t.Fatalf("%d write calls reached the store", after-before)
 			}
 		})
@@ -258,12 +258,12 @@ func TestGroupRegistry(t *testing.T) {
 	t.Run("update unchanged writes nothing", func(t *testing.T) {
 		g := validGroup()
 		g.ResourceOpts.Stages = nil
-		before := env.repo.writes.Load()
+		before := env.repo.Writes()
 		resp, err := env.groups.Update(ctx, &databasev1.GroupRegistryServiceUpdateRequest{Group: g})
 		if err != nil || resp.GetModRevision() != 0 {
 			t.Fatalf("update unchanged: rev %d, err %v", resp.GetModRevision(), err)
 		}
-		if env.repo.writes.Load() != before {
+		if env.repo.Writes() != before {
 			t.Fatal("an unchanged group was written")
 		}
 	})

@@ -37,6 +37,7 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
 	"github.com/apache/skywalking-banyandb/pkg/run"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
 // panickyTrace is a TraceService whose handlers panic.
@@ -133,7 +134,7 @@ func TestTraceServiceIsOptional(t *testing.T) {
 }
 
 func TestFlagDefaults(t *testing.T) {
-	srv := NewServer(&testRepo{}, nil)
+	srv := NewServer(metarepo.New(nil), nil)
 	fs := srv.FlagSet()
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
@@ -180,7 +181,7 @@ func TestValidateFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := NewServer(&testRepo{}, nil)
+			srv := NewServer(metarepo.New(nil), nil)
 			if err := srv.FlagSet().Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +212,7 @@ func TestPreRunFailures(t *testing.T) {
 	defer busy.Close()
 	_, port, _ := net.SplitHostPort(busy.Addr().String())
 
-	srv := NewServer(&testRepo{}, nil)
+	srv := NewServer(metarepo.New(nil), nil)
 	if err = srv.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=" + port}); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ func TestPreRunFailures(t *testing.T) {
 		t.Fatalf("want a listen error, got %v", err)
 	}
 
-	srv = NewServer(&testRepo{}, nil)
+	srv = NewServer(metarepo.New(nil), nil)
 	if err = srv.FlagSet().Parse([]string{"--grpc-port=0", "--tls", "--cert-file=/nope/c.pem", "--key-file=/nope/k.pem"}); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +230,7 @@ func TestPreRunFailures(t *testing.T) {
 }
 
 func TestStopWithoutServe(t *testing.T) {
-	srv := NewServer(&testRepo{}, nil)
+	srv := NewServer(metarepo.New(nil), nil)
 	if err := srv.FlagSet().Parse([]string{"--grpc-host=127.0.0.1", "--grpc-port=0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func TestGracefulStop(t *testing.T) {
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := writeSelfSignedCert(t, dir)
-	srv := startServer(t, &testRepo{}, nil, "--grpc-host=127.0.0.1", "--grpc-port=0",
+	srv := startServer(t, metarepo.New(nil), nil, "--grpc-host=127.0.0.1", "--grpc-port=0",
 		"--tls", "--cert-file="+certFile, "--key-file="+keyFile)
 	conn, err := grpclib.NewClient(srv.Addr(), grpclib.WithTransportCredentials(
 		credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})))
@@ -356,4 +357,4 @@ func TestStoreErrorCodes(t *testing.T) {
 	}
 }
 
-var _ run.Unit = NewServer(&testRepo{}, nil)
+var _ run.Unit = NewServer(metarepo.New(nil), nil)

@@ -7,20 +7,16 @@
 package grpc
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"testing"
 	"time"
 
-	grpclib "google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
-	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/observability"
@@ -28,38 +24,29 @@ import (
 	"github.com/apache/skywalking-banyandb/banyand/queue"
 	"github.com/apache/skywalking-banyandb/banyand/trace"
 	"github.com/apache/skywalking-banyandb/pkg/node"
+	"github.com/apache/skywalking-banyandb/test/testenv"
+	"github.com/apache/skywalking-banyandb/test/testenv/metarepo"
 )
 
 // newFrontDoorEnv starts the registry and the TraceService of a standalone node over a real
 // trace service (temp dir) and the embedded etcd, with the test fixtures created.
 func newFrontDoorEnv(t *testing.T) (*testEnv, *TraceService) {
 	t.Helper()
-	// The trace service must follow the registry the server writes to: a first env gives it.
-	probe := newTestEnv(t, nil)
+	// The trace service follows the registry the server writes to.
+	repo := metarepo.Open(t, etcdURL)
 	pm := protector.NewMemory(nil)
-	if err := pm.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	svc, err := trace.NewService(probe.repo, nil, observability.NewBypassRegistry(), pm)
+	testenv.PreRun(t, pm)
+	svc, err := trace.NewService(repo, nil, observability.NewBypassRegistry(), pm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.FlagSet().Parse([]string{"--trace-root-path=" + t.TempDir(), "--trace-metadata-cache-wait-duration=100ms"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.PreRun(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PreRun(t, svc, "--trace-root-path="+t.TempDir(), "--trace-metadata-cache-wait-duration=100ms")
 	t.Cleanup(svc.GracefulStop)
 	front, err := NewTraceService(svc, queue.NewLocal(svc), node.NewLocalSelector("local"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := startServer(t, probe.repo, front, "--grpc-host=127.0.0.1", "--grpc-port=0")
-	env := dialEnv(t, probe.repo, srv)
+	env := dialEnv(t, repo, startServer(t, repo, front, "--grpc-host=127.0.0.1", "--grpc-port=0"))
 	env.preload(t, readFixtures(t))
 	// Schema events reach the trace service asynchronously: wait until sw has both its rules, so
 	// that the spans written next get their index entries.
@@ -75,24 +62,6 @@ func newFrontDoorEnv(t *testing.T) (*testEnv, *TraceService) {
 		}
 	}
 	return env, front
-}
-
-// dialEnv connects the clients of a testEnv to srv.
-func dialEnv(t *testing.T, repo *testRepo, srv Server) *testEnv {
-	t.Helper()
-	env := &testEnv{repo: repo, server: srv}
-	conn, err := grpclib.NewClient(srv.Addr(), grpclib.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatalf("dial %s: %v", srv.Addr(), err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	env.conn = conn
-	env.groups = databasev1.NewGroupRegistryServiceClient(conn)
-	env.traces = databasev1.NewTraceRegistryServiceClient(conn)
-	env.rules = databasev1.NewIndexRuleRegistryServiceClient(conn)
-	env.bindings = databasev1.NewIndexRuleBindingRegistryServiceClient(conn)
-	env.common = commonv1.NewServiceClient(conn)
-	return env
 }
 
 func strTag(s string) *modelv1.TagValue {

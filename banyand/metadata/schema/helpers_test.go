@@ -10,9 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,18 +46,10 @@ func randomURLs() (etcdURLs, error) {
 	return etcdURLs{client: c, peer: p}, nil
 }
 
-// namespaces numbers the namespaces, so that repeated runs (-count) never share one.
-var namespaces atomic.Int64
-
-// namespaceOf turns a test name into a namespace of its own.
-func namespaceOf(t *testing.T) string {
-	return fmt.Sprintf("test-%s-%d", strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), namespaces.Add(1))
-}
-
 // newTestRegistry opens a registry on the shared etcd in the test's namespace.
 func newTestRegistry(t *testing.T) *etcdRegistry {
 	t.Helper()
-	return openRegistry(t, sharedEtcd.ClientURL(), namespaceOf(t))
+	return openRegistry(t, sharedEtcd.ClientURL(), testenv.Namespace(t))
 }
 
 func openRegistry(t *testing.T, endpoint, namespace string) *etcdRegistry {
@@ -72,9 +62,11 @@ func openRegistry(t *testing.T, endpoint, namespace string) *etcdRegistry {
 	return reg.(*etcdRegistry)
 }
 
+// testCtx is the context of a test's calls and waits; its minute is a guard against a hang, far
+// beyond what any call or wait takes even on a loaded machine.
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -200,15 +192,16 @@ func names(events []event) []string {
 	return out
 }
 
-// eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// eventually polls cond until it holds; it gives up when ctx ends (a test that hangs, not a
+// deadline the condition must meet).
+func eventually(t *testing.T, ctx context.Context, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gave up waiting for %s: %v", what, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

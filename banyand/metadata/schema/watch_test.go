@@ -16,6 +16,7 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
+	"github.com/apache/skywalking-banyandb/test/testenv"
 )
 
 func TestHandlerReplayThenLiveEvents(t *testing.T) {
@@ -216,7 +217,7 @@ func TestRestartKeepsDataAndWatch(t *testing.T) {
 		t.Fatalf("after restart: %v", tr)
 	}
 	// The registry that lived through the restart works again and its watch resumes.
-	eventually(t, 15*time.Second, "the old registry to reconnect", func() bool {
+	eventually(t, ctx, "the old registry to reconnect", func() bool {
 		_, err := reg.CreateGroup(ctx, traceGroup("after"))
 		return err == nil || strings.Contains(err.Error(), "already exists")
 	})
@@ -232,7 +233,7 @@ func TestRestartKeepsDataAndWatch(t *testing.T) {
 // registration must not wait for an event that never comes.
 func TestRegisterAfterForeignWrites(t *testing.T) {
 	reg := newTestRegistry(t)
-	foreign := openRegistry(t, sharedEtcd.ClientURL(), namespaceOf(t)+"-foreign")
+	foreign := openRegistry(t, sharedEtcd.ClientURL(), testenv.Namespace(t)+"-foreign")
 	ctx := testCtx(t)
 	must(reg.CreateGroup(ctx, traceGroup("mine")))(t)
 	for i := range 5 {

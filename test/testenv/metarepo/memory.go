@@ -36,6 +36,15 @@ type Memory struct {
 type memoryHandler struct {
 	h     schema.EventHandler
 	kinds map[schema.Kind]bool
+	reg   Registration
+}
+
+// Registration is one subscription as RegisterHandler received it.
+type Registration struct {
+	// Name is the name the subscriber gave.
+	Name string
+	// Kinds are the kinds it subscribed to, in its order.
+	Kinds []schema.Kind
 }
 
 var _ metadata.Repo = (*Memory)(nil)
@@ -122,6 +131,33 @@ func (m *Memory) HandlerCount() int {
 	return len(m.handlers)
 }
 
+// Registrations returns the subscriptions made so far, in the order they were made.
+func (m *Memory) Registrations() []Registration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Registration, len(m.handlers))
+	for i, h := range m.handlers {
+		out[i] = h.reg
+	}
+	return out
+}
+
+// Send tells the handlers of ev's kind of ev, an update or (when deleted is set) a deletion,
+// without storing anything: the events a watch may repeat or replay that the store itself would
+// not make, such as a second deletion of one resource, for tests of how a handler takes them.
+func (m *Memory) Send(ev schema.Metadata, deleted bool) {
+	m.mu.Lock()
+	handlers := m.handlersOf(ev.Kind)
+	m.mu.Unlock()
+	for _, h := range handlers {
+		if deleted {
+			h.OnDelete(ev)
+		} else {
+			h.OnAddOrUpdate(ev)
+		}
+	}
+}
+
 // handlersOf returns the handlers of kind; the caller holds mu.
 func (m *Memory) handlersOf(kind schema.Kind) []schema.EventHandler {
 	var out []schema.EventHandler
@@ -137,13 +173,13 @@ func (m *Memory) handlersOf(kind schema.Kind) []schema.EventHandler {
 var replayOrder = []schema.Kind{schema.KindGroup, schema.KindIndexRuleBinding, schema.KindIndexRule, schema.KindTrace, schema.KindNode}
 
 // RegisterHandler subscribes h to the kinds and first replays what exists of them.
-func (m *Memory) RegisterHandler(_ string, kinds []schema.Kind, h schema.EventHandler) {
+func (m *Memory) RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler) {
 	set := map[schema.Kind]bool{}
 	for _, k := range kinds {
 		set[k] = true
 	}
 	m.mu.Lock()
-	m.handlers = append(m.handlers, memoryHandler{kinds: set, h: h})
+	m.handlers = append(m.handlers, memoryHandler{kinds: set, h: h, reg: Registration{Name: name, Kinds: append([]schema.Kind(nil), kinds...)}})
 	var replay []schema.Metadata
 	for _, kind := range replayOrder {
 		if set[kind] {

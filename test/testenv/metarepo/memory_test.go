@@ -144,3 +144,33 @@ func TestMemoryListsByGroupAndRole(t *testing.T) {
 		t.Fatalf("all nodes: %v", all)
 	}
 }
+
+func TestMemorySendsEventsWithoutStoringThem(t *testing.T) {
+	m := NewMemory()
+	groups, traces := &recorder{}, &recorder{}
+	m.RegisterHandler("groups", []schema.Kind{schema.KindGroup}, groups)
+	m.RegisterHandler("traces", []schema.Kind{schema.KindTrace, schema.KindIndexRule}, traces)
+	want := []Registration{
+		{Name: "groups", Kinds: []schema.Kind{schema.KindGroup}},
+		{Name: "traces", Kinds: []schema.Kind{schema.KindTrace, schema.KindIndexRule}},
+	}
+	if got := m.Registrations(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Registrations = %v, want %v", got, want)
+	}
+	tr := &databasev1.Trace{Metadata: &commonv1.Metadata{Group: "g", Name: "t", ModRevision: 7}}
+	m.Send(schema.Metadata{Kind: schema.KindTrace, Spec: tr}, false)
+	m.Send(schema.Metadata{Kind: schema.KindTrace, Spec: tr}, true)
+	m.Send(schema.Metadata{Kind: schema.KindTrace, Spec: tr}, true)
+	if wantEvents := []string{"add traces g/t", "del traces g/t", "del traces g/t"}; !reflect.DeepEqual(traces.events, wantEvents) {
+		t.Fatalf("trace events %v, want %v", traces.events, wantEvents)
+	}
+	if len(groups.events) != 0 {
+		t.Fatalf("a group handler got trace events: %v", groups.events)
+	}
+	if _, err := m.GetTrace(context.Background(), tr.GetMetadata()); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("GetTrace after Send: %v, want ErrNotFound (Send stores nothing)", err)
+	}
+	if tr.GetMetadata().GetModRevision() != 7 {
+		t.Fatalf("Send changed the spec's revision to %d", tr.GetMetadata().GetModRevision())
+	}
+}

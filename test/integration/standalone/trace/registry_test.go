@@ -192,6 +192,45 @@ var _ = Describe("Schema registry", Ordered, func() {
 		return err
 	}
 
+	// badGroup, badTrace, badRule and badBinding create a copy of the first fixture of their kind,
+	// renamed and changed by change, and answer what the registry says.
+	badGroup := func(change func(*commonv1.Group)) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			g := clone(fixtures.Groups[0])
+			g.Metadata.Name = "bad-group"
+			change(g)
+			_, err := reg.groups.Create(ctx, &databasev1.GroupRegistryServiceCreateRequest{Group: g})
+			return err
+		}
+	}
+	badTrace := func(change func(*databasev1.Trace)) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			t := clone(fixtures.Traces[0])
+			t.Metadata.Name = "bad"
+			change(t)
+			_, err := reg.traces.Create(ctx, &databasev1.TraceRegistryServiceCreateRequest{Trace: t})
+			return err
+		}
+	}
+	badRule := func(change func(*databasev1.IndexRule)) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			r := clone(fixtures.IndexRules[0])
+			r.Metadata.Name = "bad"
+			change(r)
+			_, err := reg.rules.Create(ctx, &databasev1.IndexRuleRegistryServiceCreateRequest{IndexRule: r})
+			return err
+		}
+	}
+	badBinding := func(change func(*databasev1.IndexRuleBinding)) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			b := clone(fixtures.Bindings[0])
+			b.Metadata.Name = "bad-binding"
+			change(b)
+			_, err := reg.bindings.Create(ctx, &databasev1.IndexRuleBindingRegistryServiceCreateRequest{IndexRuleBinding: b})
+			return err
+		}
+	}
+
 	// Each entry changes a valid fixture into a bad one and names the code the registry answers.
 	DescribeTable("refuses bad input",
 		func(ctx SpecContext, want codes.Code, call func(ctx context.Context) error) {
@@ -199,91 +238,23 @@ var _ = Describe("Schema registry", Ordered, func() {
 			Expect(err).To(HaveOccurred())
 			Expect(status.Code(err)).To(Equal(want), "error: %v", err)
 		},
-		Entry("a group without resource options", codes.InvalidArgument, func(ctx context.Context) error {
-			g := clone(fixtures.Groups[0])
-			g.Metadata.Name, g.ResourceOpts = "bad-group", nil
-			_, err := reg.groups.Create(ctx, &databasev1.GroupRegistryServiceCreateRequest{Group: g})
-			return err
-		}),
-		Entry("a group with 0 shards", codes.InvalidArgument, func(ctx context.Context) error {
-			g := clone(fixtures.Groups[0])
-			g.Metadata.Name = "bad-group"
-			g.ResourceOpts.ShardNum = 0
-			_, err := reg.groups.Create(ctx, &databasev1.GroupRegistryServiceCreateRequest{Group: g})
-			return err
-		}),
-		Entry("a group without a catalog", codes.InvalidArgument, func(ctx context.Context) error {
-			g := clone(fixtures.Groups[0])
-			g.Metadata.Name, g.Catalog = "bad-group", commonv1.Catalog_CATALOG_UNSPECIFIED
-			_, err := reg.groups.Create(ctx, &databasev1.GroupRegistryServiceCreateRequest{Group: g})
-			return err
-		}),
-		Entry("a trace without tags", codes.InvalidArgument, func(ctx context.Context) error {
-			t := clone(fixtures.Traces[0])
-			t.Metadata.Name, t.Tags = "bad", nil
-			_, err := reg.traces.Create(ctx, &databasev1.TraceRegistryServiceCreateRequest{Trace: t})
-			return err
-		}),
-		Entry("trace_id_tag_name naming a missing tag", codes.InvalidArgument, func(ctx context.Context) error {
-			t := clone(fixtures.Traces[0])
-			t.Metadata.Name, t.TraceIdTagName = "bad", "no_such_tag"
-			_, err := reg.traces.Create(ctx, &databasev1.TraceRegistryServiceCreateRequest{Trace: t})
-			return err
-		}),
-		Entry("trace_id_tag_name naming an INT tag", codes.InvalidArgument, func(ctx context.Context) error {
-			t := clone(fixtures.Traces[0])
-			t.Metadata.Name, t.TraceIdTagName = "bad", "duration"
-			_, err := reg.traces.Create(ctx, &databasev1.TraceRegistryServiceCreateRequest{Trace: t})
-			return err
-		}),
-		Entry("span_id_tag_name naming an INT tag", codes.InvalidArgument, func(ctx context.Context) error {
-			t := clone(fixtures.Traces[0])
-			t.Metadata.Name, t.SpanIdTagName = "bad", "duration"
-			_, err := reg.traces.Create(ctx, &databasev1.TraceRegistryServiceCreateRequest{Trace: t})
-			return err
-		}),
-		Entry("timestamp_tag_name naming a STRING tag", codes.InvalidArgument, func(ctx context.Context) error {
-			t := clone(fixtures.Traces[0])
-			t.Metadata.Name, t.TimestampTagName = "bad", "service_id"
-			_, err := reg.traces.Create(ctx, &databasev1.TraceRegistryServiceCreateRequest{Trace: t})
-			return err
-		}),
-		Entry("a trace tag without a type", codes.InvalidArgument, func(ctx context.Context) error {
-			t := clone(fixtures.Traces[0])
-			t.Metadata.Name = "bad"
-			t.Tags[1].Type = databasev1.TagType_TAG_TYPE_UNSPECIFIED
-			_, err := reg.traces.Create(ctx, &databasev1.TraceRegistryServiceCreateRequest{Trace: t})
-			return err
-		}),
-		Entry("an index rule without tags", codes.InvalidArgument, func(ctx context.Context) error {
-			r := clone(fixtures.IndexRules[0])
-			r.Metadata.Name, r.Tags = "bad", nil
-			_, err := reg.rules.Create(ctx, &databasev1.IndexRuleRegistryServiceCreateRequest{IndexRule: r})
-			return err
-		}),
-		Entry("an index rule without a type", codes.InvalidArgument, func(ctx context.Context) error {
-			r := clone(fixtures.IndexRules[0])
-			r.Metadata.Name, r.Type = "bad", databasev1.IndexRule_TYPE_UNSPECIFIED
-			_, err := reg.rules.Create(ctx, &databasev1.IndexRuleRegistryServiceCreateRequest{IndexRule: r})
-			return err
-		}),
+		Entry("a group without resource options", codes.InvalidArgument, badGroup(func(g *commonv1.Group) { g.ResourceOpts = nil })),
+		Entry("a group with 0 shards", codes.InvalidArgument, badGroup(func(g *commonv1.Group) { g.ResourceOpts.ShardNum = 0 })),
+		Entry("a group without a catalog", codes.InvalidArgument, badGroup(func(g *commonv1.Group) { g.Catalog = commonv1.Catalog_CATALOG_UNSPECIFIED })),
+		Entry("a trace without tags", codes.InvalidArgument, badTrace(func(t *databasev1.Trace) { t.Tags = nil })),
+		Entry("trace_id_tag_name naming a missing tag", codes.InvalidArgument, badTrace(func(t *databasev1.Trace) { t.TraceIdTagName = "no_such_tag" })),
+		Entry("trace_id_tag_name naming an INT tag", codes.InvalidArgument, badTrace(func(t *databasev1.Trace) { t.TraceIdTagName = "duration" })),
+		Entry("span_id_tag_name naming an INT tag", codes.InvalidArgument, badTrace(func(t *databasev1.Trace) { t.SpanIdTagName = "duration" })),
+		Entry("timestamp_tag_name naming a STRING tag", codes.InvalidArgument, badTrace(func(t *databasev1.Trace) { t.TimestampTagName = "service_id" })),
+		Entry("a trace tag without a type", codes.InvalidArgument, badTrace(func(t *databasev1.Trace) { t.Tags[1].Type = databasev1.TagType_TAG_TYPE_UNSPECIFIED })),
+		Entry("an index rule without tags", codes.InvalidArgument, badRule(func(r *databasev1.IndexRule) { r.Tags = nil })),
+		Entry("an index rule without a type", codes.InvalidArgument, badRule(func(r *databasev1.IndexRule) { r.Type = databasev1.IndexRule_TYPE_UNSPECIFIED })),
 		// The rule on its own is fine; binding it to sw, where its last tag is a STRING, is not.
 		Entry("a binding of a rule whose last tag is not INT or TIMESTAMP", codes.InvalidArgument, func(ctx context.Context) error {
 			return bindNewRule(ctx, "by-endpoint", "service_id", "endpoint_id")
 		}),
-		Entry("a binding that expires before it begins", codes.InvalidArgument, func(ctx context.Context) error {
-			b := clone(fixtures.Bindings[0])
-			b.Metadata.Name = "bad-binding"
-			b.BeginAt, b.ExpireAt = b.ExpireAt, b.BeginAt
-			_, err := reg.bindings.Create(ctx, &databasev1.IndexRuleBindingRegistryServiceCreateRequest{IndexRuleBinding: b})
-			return err
-		}),
-		Entry("a binding without a subject", codes.InvalidArgument, func(ctx context.Context) error {
-			b := clone(fixtures.Bindings[0])
-			b.Metadata.Name, b.Subject = "bad-binding", nil
-			_, err := reg.bindings.Create(ctx, &databasev1.IndexRuleBindingRegistryServiceCreateRequest{IndexRuleBinding: b})
-			return err
-		}),
+		Entry("a binding that expires before it begins", codes.InvalidArgument, badBinding(func(b *databasev1.IndexRuleBinding) { b.BeginAt, b.ExpireAt = b.ExpireAt, b.BeginAt })),
+		Entry("a binding without a subject", codes.InvalidArgument, badBinding(func(b *databasev1.IndexRuleBinding) { b.Subject = nil })),
 		Entry("a binding of a rule naming a tag the trace lacks", codes.InvalidArgument, func(ctx context.Context) error {
 			return bindNewRule(ctx, "by-missing", "no_such_tag", "duration")
 		}),
@@ -313,12 +284,7 @@ var _ = Describe("Schema registry", Ordered, func() {
 			})
 			return err
 		}),
-		Entry("a trace in an unknown group", codes.NotFound, func(ctx context.Context) error {
-			t := clone(fixtures.Traces[0])
-			t.Metadata.Group = "no-such-group"
-			_, err := reg.traces.Create(ctx, &databasev1.TraceRegistryServiceCreateRequest{Trace: t})
-			return err
-		}),
+		Entry("a trace in an unknown group", codes.NotFound, badTrace(func(t *databasev1.Trace) { t.Metadata.Group = "no-such-group" })),
 		Entry("Update of an unknown trace", codes.NotFound, func(ctx context.Context) error {
 			t := clone(fixtures.Traces[0])
 			t.Metadata.Name = "no_such_trace"
@@ -331,19 +297,8 @@ var _ = Describe("Schema registry", Ordered, func() {
 			_, err := reg.groups.Update(ctx, &databasev1.GroupRegistryServiceUpdateRequest{Group: g})
 			return err
 		}),
-		Entry("a binding naming an unknown rule", codes.NotFound, func(ctx context.Context) error {
-			b := clone(fixtures.Bindings[0])
-			b.Metadata.Name, b.Rules = "bad-binding", []string{"no_such_rule"}
-			_, err := reg.bindings.Create(ctx, &databasev1.IndexRuleBindingRegistryServiceCreateRequest{IndexRuleBinding: b})
-			return err
-		}),
-		Entry("a binding of an unknown trace", codes.NotFound, func(ctx context.Context) error {
-			b := clone(fixtures.Bindings[0])
-			b.Metadata.Name = "bad-binding"
-			b.Subject.Name = "no_such_trace"
-			_, err := reg.bindings.Create(ctx, &databasev1.IndexRuleBindingRegistryServiceCreateRequest{IndexRuleBinding: b})
-			return err
-		}),
+		Entry("a binding naming an unknown rule", codes.NotFound, badBinding(func(b *databasev1.IndexRuleBinding) { b.Rules = []string{"no_such_rule"} })),
+		Entry("a binding of an unknown trace", codes.NotFound, badBinding(func(b *databasev1.IndexRuleBinding) { b.Subject.Name = "no_such_trace" })),
 	)
 
 	It("left nothing behind from the refused input", func(ctx SpecContext) {
