@@ -14,7 +14,10 @@ import (
 	"sync"
 
 	"github.com/pkg/errors"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 )
 
@@ -31,14 +34,20 @@ type Selector interface {
 	RemoveNode(n *databasev1.Node)
 	// Nodes returns the names of the live nodes, sorted.
 	Nodes() []string
+	// Node returns the registration of the live node named name (a copy), or nil if there is none.
+	Node(name string) *databasev1.Node
 }
 
-// NewLocalSelector returns a selector that places every shard on one node: standalone's.
+// NewLocalSelector returns a selector that places every shard on one node: standalone's, which
+// is both the data node and the liaison.
 func NewLocalSelector(nodeName string) Selector {
-	return &localSelector{name: nodeName}
+	return &localSelector{name: nodeName, created: timestamppb.Now()}
 }
 
-type localSelector struct{ name string }
+type localSelector struct {
+	created *timestamppb.Timestamp
+	name    string
+}
 
 func (s *localSelector) Pick(string, string, uint32, uint32) (string, error) { return s.name, nil }
 
@@ -48,13 +57,24 @@ func (s *localSelector) RemoveNode(*databasev1.Node) {}
 
 func (s *localSelector) Nodes() []string { return []string{s.name} }
 
+func (s *localSelector) Node(name string) *databasev1.Node {
+	if name != s.name {
+		return nil
+	}
+	return &databasev1.Node{
+		Metadata:  &commonv1.Metadata{Name: s.name},
+		Roles:     []databasev1.Role{databasev1.Role_ROLE_DATA, databasev1.Role_ROLE_LIAISON},
+		CreatedAt: proto.Clone(s.created).(*timestamppb.Timestamp),
+	}
+}
+
 // NewRendezvousSelector returns a selector that places shards by rendezvous (highest random
 // weight) hashing with bounded load over the live nodes: shards are placed in order, each on the
 // node of highest weight that holds fewer than ceil(shards/nodes) of the group's shards. Every
 // selector with the same node list picks the same nodes, every node gets its share of a group's
 // shards, and a node joining or leaving moves few shards.
 func NewRendezvousSelector() Selector {
-	return &rendezvous{nodes: make(map[string]struct{}), placements: make(map[placementKey][]string)}
+	return &rendezvous{nodes: make(map[string]*databasev1.Node), placements: make(map[placementKey][]string)}
 }
 
 type placementKey struct {
@@ -63,7 +83,8 @@ type placementKey struct {
 }
 
 type rendezvous struct {
-	nodes map[string]struct{}
+	// nodes holds the latest registration of each live node, by name.
+	nodes map[string]*databasev1.Node
 	// placements caches the shard -> node assignment per group; cleared when the nodes change.
 	placements map[placementKey][]string
 	mu         sync.Mutex
@@ -77,10 +98,12 @@ func (s *rendezvous) AddNode(n *databasev1.Node) {
 		// A node without a name cannot be addressed: Pick would hand out "" as a node.
 		return
 	}
-	if _, ok := s.nodes[name]; ok {
+	_, known := s.nodes[name]
+	s.nodes[name] = proto.Clone(n).(*databasev1.Node)
+	if known {
+		// A refresh (new labels, a new lease) changes no placement: placement hashes names only.
 		return
 	}
-	s.nodes[name] = struct{}{}
 	s.placements = make(map[placementKey][]string)
 }
 
@@ -99,6 +122,16 @@ func (s *rendezvous) Nodes() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sortedNodesLocked()
+}
+
+func (s *rendezvous) Node(name string) *databasev1.Node {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.nodes[name]
+	if !ok {
+		return nil
+	}
+	return proto.Clone(n).(*databasev1.Node)
 }
 
 func (s *rendezvous) sortedNodesLocked() []string {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 )
@@ -279,5 +281,57 @@ func TestLocalSelector(t *testing.T) {
 	}
 	if n, _ := s.Pick("g", "sw", 3, 4); n != "local" {
 		t.Fatalf("Pick after AddNode/RemoveNode = %q", n)
+	}
+}
+
+func TestRendezvousNodeAnswersTheLatestRegistration(t *testing.T) {
+	s := NewRendezvousSelector()
+	if got := s.Node("a"); got != nil {
+		t.Fatalf("Node(a) before any registration = %v, want nil", got)
+	}
+	first := dataNode("a")
+	first.Labels = map[string]string{"zone": "1"}
+	s.AddNode(first)
+	placed, err := s.Pick("g", "sw", 0, 4)
+	if err != nil {
+		t.Fatalf("Pick: %v", err)
+	}
+	refreshed := dataNode("a")
+	refreshed.Labels = map[string]string{"zone": "2"}
+	s.AddNode(refreshed)
+	got := s.Node("a")
+	if !proto.Equal(got, refreshed) {
+		t.Fatalf("Node(a) = %v, want the refreshed registration %v", got, refreshed)
+	}
+	// The answer is a copy: changing it changes nothing the selector holds.
+	got.GrpcAddress = "elsewhere:1"
+	if s.Node("a").GetGrpcAddress() != "a:17912" {
+		t.Fatalf("Node(a) changed through a returned copy: %v", s.Node("a"))
+	}
+	refreshed.Labels["zone"] = "3"
+	if s.Node("a").GetLabels()["zone"] != "2" {
+		t.Fatalf("Node(a) changed through the registered message: %v", s.Node("a"))
+	}
+	if again, _ := s.Pick("g", "sw", 0, 4); again != placed {
+		t.Fatalf("a refresh moved shard 0 from %q to %q", placed, again)
+	}
+	s.RemoveNode(dataNode("a"))
+	if got := s.Node("a"); got != nil {
+		t.Fatalf("Node(a) after it left = %v, want nil", got)
+	}
+}
+
+func TestLocalSelectorNodeIsDataAndLiaison(t *testing.T) {
+	s := NewLocalSelector("local")
+	n := s.Node("local")
+	if n.GetMetadata().GetName() != "local" || n.GetCreatedAt() == nil {
+		t.Fatalf("Node(local) = %v, want the named node with its start time", n)
+	}
+	want := []databasev1.Role{databasev1.Role_ROLE_DATA, databasev1.Role_ROLE_LIAISON}
+	if !reflect.DeepEqual(n.GetRoles(), want) {
+		t.Fatalf("roles = %v, want %v", n.GetRoles(), want)
+	}
+	if got := s.Node("other"); got != nil {
+		t.Fatalf("Node(other) = %v, want nil", got)
 	}
 }

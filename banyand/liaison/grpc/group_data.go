@@ -65,19 +65,20 @@ func askNodes(ctx context.Context, selector node.Selector, what string, f func(c
 func (d planeGroupData) InspectGroup(ctx context.Context, group string) ([]*databasev1.DataInfo, []*databasev1.LiaisonInfo, error) {
 	var infos []*databasev1.DataInfo
 	var mu sync.Mutex
-	roles := []databasev1.Role{databasev1.Role_ROLE_DATA}
-	if !d.forwards {
-		roles = append(roles, databasev1.Role_ROLE_LIAISON)
-	}
 	nodes, err := askNodes(ctx, d.selector, "inspect group", func(ctx context.Context, _ int, n string) error {
 		r, err := d.plane.InspectGroup(ctx, n, group)
 		if err != nil {
 			return err
 		}
+		reg := d.selector.Node(n)
+		if reg == nil {
+			// The node left while it answered: its name is all that is left of it.
+			reg = &databasev1.Node{Metadata: &commonv1.Metadata{Name: n}, Roles: []databasev1.Role{databasev1.Role_ROLE_DATA}}
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		infos = append(infos, &databasev1.DataInfo{
-			Node:          &databasev1.Node{Metadata: &commonv1.Metadata{Name: n}, Roles: roles},
+			Node:          reg,
 			SegmentInfo:   r.GetSegmentInfo(),
 			DataSizeBytes: r.GetDataSizeBytes(),
 		})

@@ -66,6 +66,12 @@ func registerGroupAdminSpecs() {
 		Expect(resp.GetSchemaInfo().GetTraces()).To(ConsistOf(traceSW))
 		perNode := inspectSpans(resp)
 		Expect(perNode).To(HaveLen(2), "one data_info per data node")
+		for _, di := range resp.GetDataInfo() {
+			n := di.GetNode()
+			Expect(n.GetGrpcAddress()).To(Equal(n.GetMetadata().GetName()), "the node's registration, not only its name")
+			Expect(n.GetRoles()).To(ConsistOf(databasev1.Role_ROLE_DATA))
+			Expect(n.GetCreatedAt()).NotTo(BeNil())
+		}
 		var total int64
 		for node, n := range perNode {
 			Expect(n).To(BeNumerically(">", 0), "node %s holds spans of the group", node)

@@ -84,6 +84,8 @@ var _ = Describe("Group inspection and deletion (API 0.10)", Ordered, func() {
 		Expect(resp.GetDataInfo()).To(HaveLen(1), "one data node in standalone")
 		Expect(resp.GetLiaisonInfo()).To(BeEmpty(), "standalone forwards nothing")
 		di := resp.GetDataInfo()[0]
+		Expect(di.GetNode().GetRoles()).To(ConsistOf(databasev1.Role_ROLE_DATA, databasev1.Role_ROLE_LIAISON))
+		Expect(di.GetNode().GetCreatedAt()).NotTo(BeNil(), "the node's start time")
 		Expect(di.GetDataSizeBytes()).To(BeNumerically(">", 0))
 		spans, segments := groupSpans(resp)
 		Expect(spans).To(Equal(int64(adminSpans)))
