@@ -37,6 +37,7 @@ type Repo interface {
 	IndexRuleRegistry() schema.IndexRule
 	IndexRuleBindingRegistry() schema.IndexRuleBinding
 	NodeRegistry() schema.Node
+	DeletionTaskRegistry() schema.DeletionTask
 	// RegisterHandler subscribes h to the kinds; see schema.Registry. Before PreRun the handler is
 	// queued and subscribed (with its replay) at the end of PreRun.
 	RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler)
@@ -74,6 +75,7 @@ func (r *repo) TraceRegistry() schema.Trace                       { return proxy
 func (r *repo) IndexRuleRegistry() schema.IndexRule               { return proxy{r} }
 func (r *repo) IndexRuleBindingRegistry() schema.IndexRuleBinding { return proxy{r} }
 func (r *repo) NodeRegistry() schema.Node                         { return proxy{r} }
+func (r *repo) DeletionTaskRegistry() schema.DeletionTask         { return proxy{r} }
 
 func (r *repo) RegisterHandler(name string, kinds []schema.Kind, h schema.EventHandler) {
 	r.mu.Lock()

@@ -25,6 +25,7 @@ var (
 	_ schema.IndexRule        = proxy{}
 	_ schema.IndexRuleBinding = proxy{}
 	_ schema.Node             = proxy{}
+	_ schema.DeletionTask     = proxy{}
 )
 
 func (p proxy) CreateGroup(ctx context.Context, g *commonv1.Group) (int64, error) {
@@ -201,4 +202,20 @@ func (p proxy) ListNode(ctx context.Context, role databasev1.Role) ([]*databasev
 		return nil, err
 	}
 	return reg.ListNode(ctx, role)
+}
+
+func (p proxy) PutGroupDeletionTask(ctx context.Context, group string, t *databasev1.GroupDeletionTask) error {
+	reg, err := p.r.registry()
+	if err != nil {
+		return err
+	}
+	return reg.PutGroupDeletionTask(ctx, group, t)
+}
+
+func (p proxy) GetGroupDeletionTask(ctx context.Context, group string) (*databasev1.GroupDeletionTask, error) {
+	reg, err := p.r.registry()
+	if err != nil {
+		return nil, err
+	}
+	return reg.GetGroupDeletionTask(ctx, group)
 }

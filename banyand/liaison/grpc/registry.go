@@ -27,6 +27,7 @@ type Registries interface {
 	TraceRegistry() schema.Trace
 	IndexRuleRegistry() schema.IndexRule
 	IndexRuleBindingRegistry() schema.IndexRuleBinding
+	DeletionTaskRegistry() schema.DeletionTask
 }
 
 // RegistryServers holds the implementations of the schema registry services and of the common
@@ -62,7 +63,8 @@ func NewRegistryServers(r Registries, data GroupData) *RegistryServers {
 	return &RegistryServers{
 		Group: &groupRegistryServer{
 			groups: r.GroupRegistry(), traces: r.TraceRegistry(),
-			rules: r.IndexRuleRegistry(), bindings: r.IndexRuleBindingRegistry(), data: data, log: log,
+			rules: r.IndexRuleRegistry(), bindings: r.IndexRuleBindingRegistry(), data: data,
+			tasks: r.DeletionTaskRegistry(), log: log,
 		},
 		Trace: &traceRegistryServer{
 			groups: r.GroupRegistry(), traces: r.TraceRegistry(),

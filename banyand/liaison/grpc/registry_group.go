@@ -9,7 +9,6 @@ package grpc
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -45,12 +44,9 @@ type groupRegistryServer struct {
 	// data is nil where no data side is wired (then Inspect reports no data and Delete finds none).
 	data GroupData
 	log  *logger.Logger
-	// tasks holds the latest deletion task of each group, as run by this node. It is not shared
-	// between liaisons and does not survive a restart.
-	tasks struct {
-		sync.Mutex
-		byGroup map[string]*databasev1.GroupDeletionTask
-	}
+	// tasks holds each group's latest deletion task, in the metadata store: every liaison of a
+	// cluster answers the same, and a restart loses none.
+	tasks schema.DeletionTask
 }
 
 // Task count keys: the kinds of GroupDeletionTask.total_counts and deleted_counts.
@@ -150,23 +146,25 @@ func (s *groupRegistryServer) Delete(ctx context.Context, req *databasev1.GroupR
 		CreatedAt:          now,
 		UpdatedAt:          now,
 	}
-	s.recordTask(name, task)
+	if err = s.tasks.PutGroupDeletionTask(ctx, name, task); err != nil {
+		return nil, storeError(s.log, "record the deletion task", err)
+	}
 	fail := func(err error) error {
-		s.finishTask(task, databasev1.GroupDeletionTask_PHASE_FAILED, err.Error())
+		s.finishTask(ctx, name, task, databasev1.GroupDeletionTask_PHASE_FAILED, err.Error())
 		return err
 	}
 	if req.GetDataOnly() {
 		if _, err = s.data.DropGroupData(ctx, name); err != nil {
 			return nil, fail(status.Errorf(codes.Internal, "drop the data of group %q: %v", name, err))
 		}
-		s.finishTask(task, databasev1.GroupDeletionTask_PHASE_COMPLETED, "the data was deleted; the schema was kept")
+		s.finishTask(ctx, name, task, databasev1.GroupDeletionTask_PHASE_COMPLETED, "the data was deleted; the schema was kept")
 		return &databasev1.GroupRegistryServiceDeleteResponse{SchemaInfo: info}, nil
 	}
 	if _, err = s.groups.DeleteGroup(ctx, name); err != nil {
 		return nil, fail(storeError(s.log, "delete group", err))
 	}
 	// Every node drops the group's data when it sees the group go.
-	s.finishTask(task, databasev1.GroupDeletionTask_PHASE_COMPLETED, "the group, its resources and its data were deleted")
+	s.finishTask(ctx, name, task, databasev1.GroupDeletionTask_PHASE_COMPLETED, "the group, its resources and its data were deleted")
 	return &databasev1.GroupRegistryServiceDeleteResponse{SchemaInfo: info}, nil
 }
 
@@ -195,21 +193,23 @@ func (s *groupRegistryServer) Inspect(ctx context.Context, req *databasev1.Group
 	return resp, nil
 }
 
-// Query answers the latest deletion task of the group run by this node; NotFound if there is none.
-func (s *groupRegistryServer) Query(_ context.Context, req *databasev1.GroupRegistryServiceQueryRequest) (
+// Query answers the latest deletion task of the group, whichever node ran it; NotFound if there
+// is none. A task outlives its group.
+func (s *groupRegistryServer) Query(ctx context.Context, req *databasev1.GroupRegistryServiceQueryRequest) (
 	*databasev1.GroupRegistryServiceQueryResponse, error,
 ) {
 	name := req.GetGroup()
 	if err := validateName("group", name); err != nil {
 		return nil, err
 	}
-	s.tasks.Lock()
-	defer s.tasks.Unlock()
-	t, ok := s.tasks.byGroup[name]
-	if !ok {
+	t, err := s.tasks.GetGroupDeletionTask(ctx, name)
+	if errors.Is(err, schema.ErrNotFound) {
 		return nil, status.Errorf(codes.NotFound, "group %q has no deletion task", name)
 	}
-	return &databasev1.GroupRegistryServiceQueryResponse{Task: proto.Clone(t).(*databasev1.GroupDeletionTask)}, nil
+	if err != nil {
+		return nil, storeError(s.log, "get the deletion task", err)
+	}
+	return &databasev1.GroupRegistryServiceQueryResponse{Task: t}, nil
 }
 
 // schemaInfo lists the schema resources of a group.
@@ -261,29 +261,29 @@ func (s *groupRegistryServer) dataTotals(ctx context.Context, group string) (spa
 	return spans, segments, bytes, nil
 }
 
-func (s *groupRegistryServer) recordTask(group string, t *databasev1.GroupDeletionTask) {
-	s.tasks.Lock()
-	defer s.tasks.Unlock()
-	if s.tasks.byGroup == nil {
-		s.tasks.byGroup = make(map[string]*databasev1.GroupDeletionTask)
-	}
-	s.tasks.byGroup[group] = t
-}
+// taskWriteTimeout bounds the write of a finished task, which outlives the client's call.
+const taskWriteTimeout = 10 * time.Second
 
-// finishTask moves a task to its last phase; on success everything it counted is deleted.
-func (s *groupRegistryServer) finishTask(t *databasev1.GroupDeletionTask, phase databasev1.GroupDeletionTask_Phase, msg string) {
-	s.tasks.Lock()
-	defer s.tasks.Unlock()
+// finishTask moves a task to its last phase and stores it; on success everything it counted is
+// deleted. The store is written even if the client has gone: the deletion happened. A store
+// that fails leaves the task in progress there; it is logged.
+func (s *groupRegistryServer) finishTask(ctx context.Context, group string, t *databasev1.GroupDeletionTask,
+	phase databasev1.GroupDeletionTask_Phase, msg string,
+) {
 	t.CurrentPhase = phase
 	t.Message = msg
 	t.UpdatedAt = timestamppb.New(time.Now())
-	if phase != databasev1.GroupDeletionTask_PHASE_COMPLETED {
-		return
+	if phase == databasev1.GroupDeletionTask_PHASE_COMPLETED {
+		for k, v := range t.GetTotalCounts() {
+			t.DeletedCounts[k] = v
+		}
+		t.DeletedDataSizeBytes = t.GetTotalDataSizeBytes()
 	}
-	for k, v := range t.GetTotalCounts() {
-		t.DeletedCounts[k] = v
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), taskWriteTimeout)
+	defer cancel()
+	if err := s.tasks.PutGroupDeletionTask(ctx, group, t); err != nil {
+		s.log.Error().Err(err).Str("group", group).Stringer("phase", phase).Msg("cannot store the finished deletion task")
 	}
-	t.DeletedDataSizeBytes = t.GetTotalDataSizeBytes()
 }
 
 func clampInt32(n int64) int32 {

@@ -25,6 +25,7 @@ import (
 //	/<namespace>/index-rules/<group>/<name>
 //	/<namespace>/index-rule-bindings/<group>/<name>
 //	/<namespace>/nodes/<node>
+//	/<namespace>/group-deletion-tasks/<group>   (not a kind: never watched)
 //
 // Values are the resources in protobuf binary form. The revisions in metadata are never stored:
 // they come from etcd on every read. Names may not contain "/", so that "/<kind>/<group>/" is a

@@ -122,6 +122,15 @@ type Node interface {
 	ListNode(ctx context.Context, role databasev1.Role) ([]*databasev1.Node, error)
 }
 
+// DeletionTask is the store of each group's latest deletion task, shared by every node of a
+// cluster and kept across restarts.
+type DeletionTask interface {
+	// PutGroupDeletionTask stores t as the group's latest deletion task.
+	PutGroupDeletionTask(ctx context.Context, group string, t *databasev1.GroupDeletionTask) error
+	// GetGroupDeletionTask returns the group's latest deletion task; ErrNotFound if there is none.
+	GetGroupDeletionTask(ctx context.Context, group string) (*databasev1.GroupDeletionTask, error)
+}
+
 // Registry is the whole metadata store.
 type Registry interface {
 	Group
@@ -129,6 +138,7 @@ type Registry interface {
 	IndexRule
 	IndexRuleBinding
 	Node
+	DeletionTask
 	// RegisterHandler subscribes a handler to the kinds it names (replaying existing resources first).
 	RegisterHandler(name string, kinds []Kind, h EventHandler)
 	// Close stops watching and releases the store connection.

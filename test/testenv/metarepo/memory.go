@@ -31,6 +31,8 @@ type Memory struct {
 	resources map[schema.Kind]map[string]proto.Message
 	handlers  []memoryHandler
 	revision  int64
+	// tasks are the groups' latest deletion tasks.
+	tasks map[string]*databasev1.GroupDeletionTask
 }
 
 type memoryHandler struct {
@@ -273,6 +275,31 @@ func (m *Memory) IndexRuleBindingRegistry() schema.IndexRuleBinding { return m }
 
 // NodeRegistry returns the repository itself.
 func (m *Memory) NodeRegistry() schema.Node { return m }
+
+// DeletionTaskRegistry returns the repository itself.
+func (m *Memory) DeletionTaskRegistry() schema.DeletionTask { return m }
+
+// PutGroupDeletionTask keeps a copy of t as the group's latest deletion task.
+func (m *Memory) PutGroupDeletionTask(_ context.Context, group string, t *databasev1.GroupDeletionTask) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tasks == nil {
+		m.tasks = map[string]*databasev1.GroupDeletionTask{}
+	}
+	m.tasks[group] = proto.Clone(t).(*databasev1.GroupDeletionTask)
+	return nil
+}
+
+// GetGroupDeletionTask returns a copy of the group's latest deletion task; schema.ErrNotFound if none.
+func (m *Memory) GetGroupDeletionTask(_ context.Context, group string) (*databasev1.GroupDeletionTask, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tasks[group]
+	if !ok {
+		return nil, errors.Wrapf(schema.ErrNotFound, "deletion task of group %q", group)
+	}
+	return proto.Clone(t).(*databasev1.GroupDeletionTask), nil
+}
 
 // CreateGroup stores a new group.
 func (m *Memory) CreateGroup(_ context.Context, g *commonv1.Group) (int64, error) { return m.create(g) }

@@ -73,6 +73,9 @@ func (r *Repo) IndexRuleBindingRegistry() schema.IndexRuleBinding { return r }
 // NodeRegistry returns the repository itself.
 func (r *Repo) NodeRegistry() schema.Node { return r }
 
+// DeletionTaskRegistry returns the repository itself.
+func (r *Repo) DeletionTaskRegistry() schema.DeletionTask { return r }
+
 // CreateGroup counts the write and passes it on.
 func (r *Repo) CreateGroup(ctx context.Context, g *commonv1.Group) (int64, error) {
 	return counted(ctx, r, r.Registry.CreateGroup, g)

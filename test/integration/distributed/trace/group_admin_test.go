@@ -126,5 +126,18 @@ func registerGroupAdminSpecs() {
 		Expect(resp.GetSchemaInfo().GetTraces()).To(ConsistOf(traceSW))
 		_, err = groups.Get(ctx, &databasev1.GroupRegistryServiceGetRequest{Group: adminGroup})
 		Expect(status.Code(err)).To(Equal(codes.NotFound))
+
+		// A liaison started after the deletion answers its task: tasks live in etcd.
+		other, conn := startLiaison()
+		defer func() {
+			Expect(conn.Close()).To(Succeed())
+			Expect(other.Stop()).To(Succeed())
+		}()
+		task, err := databasev1.NewGroupRegistryServiceClient(conn).Query(ctx,
+			&databasev1.GroupRegistryServiceQueryRequest{Group: adminGroup})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(task.GetTask().GetCurrentPhase()).To(Equal(databasev1.GroupDeletionTask_PHASE_COMPLETED))
+		Expect(task.GetTask().GetDeletedCounts()).To(HaveKeyWithValue("traces", int32(1)))
+		Expect(task.GetTask().GetDeletedCounts()).To(HaveKeyWithValue("spans", int32(len(entries))))
 	})
 }

@@ -439,6 +439,11 @@ var _ = Describe("Schema registry", Ordered, func() {
 		Expect(status.Code(err)).To(Equal(codes.NotFound))
 		_, err = reg.groups.Get(ctx, &databasev1.GroupRegistryServiceGetRequest{Group: "test-trace-group"})
 		Expect(err).NotTo(HaveOccurred())
+		// The deletion's task outlives both the group and the server's restart.
+		task, err := reg.groups.Query(ctx, &databasev1.GroupRegistryServiceQueryRequest{Group: "zipkinTrace"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(task.GetTask().GetCurrentPhase()).To(Equal(databasev1.GroupDeletionTask_PHASE_COMPLETED))
+		Expect(task.GetTask().GetDeletedCounts()).To(HaveKeyWithValue("traces", int32(1)))
 	})
 })
 
