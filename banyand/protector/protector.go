@@ -4,6 +4,9 @@ package protector
 
 import (
 	"context"
+	"math"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -51,6 +54,9 @@ type memory struct {
 	cgroupMaxPath string
 	meminfoPath   string
 
+	// setGoLimit makes PreRun set the Go runtime's memory limit (SetGoMemoryLimit).
+	setGoLimit bool
+
 	limit atomic.Uint64
 	usage atomic.Uint64
 
@@ -64,14 +70,28 @@ type memory struct {
 
 var _ Memory = (*memory)(nil)
 
+// Option adjusts a protector built by NewMemory.
+type Option func(*memory)
+
+// SetGoMemoryLimit makes PreRun set the Go runtime's soft memory limit (debug.SetMemoryLimit) to
+// the protector's limit, unless the GOMEMLIMIT environment variable names one: the collector then
+// works harder as the heap nears the budget instead of letting it pass. The limit is the
+// process's, so only the protector of a server process sets it.
+func SetGoMemoryLimit() Option {
+	return func(m *memory) { m.setGoLimit = true }
+}
+
 // NewMemory returns the memory protector; omr may be nil to export no metrics.
-func NewMemory(omr observability.MetricsRegistry) Memory {
+func NewMemory(omr observability.MetricsRegistry, opts ...Option) Memory {
 	m := &memory{
 		log:            logger.GetLogger(serviceName),
 		allowedPercent: defaultAllowedPercent,
 		cgroupMaxPath:  defaultCgroupMaxPath,
 		meminfoPath:    defaultMeminfoPath,
 		stopCh:         make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(m)
 	}
 	if omr != nil {
 		f := omr.With(observability.RootScope("memory_protector"))
@@ -85,7 +105,8 @@ func (m *memory) Name() string {
 	return serviceName
 }
 
-// PreRun computes the limit from the flags and, unless --allowed-bytes is set, the machine's memory.
+// PreRun computes the limit from the flags and, unless --allowed-bytes is set, the machine's
+// memory. With SetGoMemoryLimit it also makes the limit the Go runtime's soft memory limit.
 func (m *memory) PreRun(context.Context) error {
 	limit := uint64(m.allowedBytes)
 	if limit == 0 {
@@ -102,6 +123,14 @@ func (m *memory) PreRun(context.Context) error {
 	if m.limitGauge != nil {
 		m.limitGauge.Set(float64(limit))
 	}
+	if !m.setGoLimit {
+		return nil
+	}
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		m.log.Info().Str("GOMEMLIMIT", env).Msg("the Go memory limit is the environment's")
+		return nil
+	}
+	debug.SetMemoryLimit(int64(min(limit, math.MaxInt64)))
 	return nil
 }
 

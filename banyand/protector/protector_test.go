@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,13 @@ func fixture(t *testing.T, dir, name, content string) string {
 		}
 	}
 	return path
+}
+
+// keepGoMemoryLimit restores the process's Go memory limit when the test ends.
+func keepGoMemoryLimit(t *testing.T) {
+	t.Helper()
+	prev := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
 }
 
 const meminfo16G = "MemTotal:       16777216 kB\nMemFree:         1000 kB\n"
@@ -127,6 +135,35 @@ func TestPreRunLimit(t *testing.T) {
 				t.Fatalf("limit = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestPreRunSetsTheGoMemoryLimitWhenAsked(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	keepGoMemoryLimit(t)
+	before := debug.SetMemoryLimit(-1)
+	preRun(t, newTestMemory(t, nil, "", "", "--allowed-bytes=2gb"))
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Fatalf("Go memory limit = %d after a PreRun without SetGoMemoryLimit, want it untouched (%d)", got, before)
+	}
+	m := newTestMemory(t, nil, "", "", "--allowed-bytes=3gb")
+	SetGoMemoryLimit()(m)
+	preRun(t, m)
+	if got := debug.SetMemoryLimit(-1); got != 3<<30 {
+		t.Fatalf("Go memory limit = %d, want the budget %d", got, 3<<30)
+	}
+}
+
+func TestPreRunKeepsGOMEMLIMIT(t *testing.T) {
+	// The runtime read GOMEMLIMIT at start; the variable only tells PreRun an operator chose.
+	t.Setenv("GOMEMLIMIT", "5GiB")
+	keepGoMemoryLimit(t)
+	m := newTestMemory(t, nil, "", "", "--allowed-bytes=3gb")
+	SetGoMemoryLimit()(m)
+	before := debug.SetMemoryLimit(-1)
+	preRun(t, m)
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Fatalf("Go memory limit = %d after PreRun, want it untouched (%d)", got, before)
 	}
 }
 

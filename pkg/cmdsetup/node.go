@@ -48,7 +48,7 @@ const standaloneNodeName = "local"
 func NewStandalone() (*Node, error) {
 	md := metadata.NewEmbeddedService()
 	metrics := observability.NewMetricService(nil)
-	pm := protector.NewMemory(metrics)
+	pm := protector.NewMemory(metrics, protector.SetGoMemoryLimit())
 	traceSvc, err := trace.NewService(md, nil, metrics, pm)
 	if err != nil {
 		return nil, errors.Wrap(err, "build the trace service")
@@ -74,7 +74,7 @@ func NewStandalone() (*Node, error) {
 func NewLiaison() (*Node, error) {
 	md := metadata.NewClientService()
 	metrics := observability.NewMetricService(nil)
-	pm := protector.NewMemory(metrics)
+	pm := protector.NewMemory(metrics, protector.SetGoMemoryLimit())
 	selector := node.NewRendezvousSelector()
 	client := queue.NewGRPCClient()
 	watcher := newNodeWatcher(md, selector, client)
@@ -103,7 +103,7 @@ func NewLiaison() (*Node, error) {
 func NewData() (*Node, error) {
 	md := metadata.NewClientService()
 	metrics := observability.NewMetricService(nil)
-	pm := protector.NewMemory(metrics)
+	pm := protector.NewMemory(metrics, protector.SetGoMemoryLimit())
 	server := queue.NewGRPCServer()
 	traceSvc, err := trace.NewService(md, server, metrics, pm)
 	if err != nil {
