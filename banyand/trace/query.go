@@ -9,6 +9,7 @@ package trace
 import (
 	"context"
 	"math"
+	"path/filepath"
 	"sort"
 
 	"github.com/pkg/errors"
@@ -284,7 +285,7 @@ func (t *trace) loadSpans(ctx context.Context, segs heldSegments, ids []string, 
 		for shard, stored := range byShard {
 			table, ok, err := seg.OpenedTable(shard)
 			if err != nil {
-				return nil, errors.Wrapf(err, "open shard %d of segment %s", shard, seg.Dir())
+				return nil, errors.Wrapf(err, "open shard %d of segment %s", shard, filepath.Base(seg.Dir()))
 			}
 			if !ok {
 				continue
@@ -301,7 +302,7 @@ func (t *trace) loadSpans(ctx context.Context, segs heldSegments, ids []string, 
 				return nil
 			})
 			if err != nil {
-				return nil, errors.Wrapf(err, "read traces from shard %d of segment %s", shard, seg.Dir())
+				return nil, errors.Wrapf(err, "read traces from shard %d of segment %s", shard, filepath.Base(seg.Dir()))
 			}
 		}
 		segs.release(si)

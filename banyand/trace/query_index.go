@@ -9,6 +9,7 @@ package trace
 import (
 	"container/heap"
 	"context"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -126,16 +127,16 @@ func (t *trace) rankByIndex(ctx context.Context, segs []storage.Segment[*tstable
 	for _, seg := range segs {
 		tables, err := seg.Tables()
 		if err != nil {
-			return nil, errors.Wrapf(err, "open the tables of segment %s", seg.Dir())
+			return nil, errors.Wrapf(err, "open the tables of segment %s", filepath.Base(seg.Dir()))
 		}
 		for _, table := range tables {
 			scans, err := scanSpaces(table, plan)
 			if err != nil {
-				return nil, errors.Wrapf(err, "read index of segment %s", seg.Dir())
+				return nil, errors.Wrapf(err, "read index of segment %s", filepath.Base(seg.Dir()))
 			}
 			for _, o := range scans {
 				if err := h.open(table, plan.rule.rule.GetMetadata().GetId(), o); err != nil {
-					return nil, errors.Wrapf(err, "read index of segment %s", seg.Dir())
+					return nil, errors.Wrapf(err, "read index of segment %s", filepath.Base(seg.Dir()))
 				}
 			}
 		}
