@@ -131,41 +131,37 @@ func (c *condFilter) inSet(val *modelv1.TagValue) bool {
 	return false
 }
 
-// having reports whether an array tag holds every value of the operand.
+// having reports whether an array tag holds every value of the operand (an array, or one value).
 func having(val, operand *modelv1.TagValue) bool {
 	switch x := val.GetValue().(type) {
 	case *modelv1.TagValue_StrArray:
-		have := make(map[string]struct{}, len(x.StrArray.GetValue()))
-		for _, s := range x.StrArray.GetValue() {
-			have[s] = struct{}{}
-		}
 		want := operand.GetStrArray().GetValue()
 		if operand.GetStr() != nil {
 			want = []string{operand.GetStr().GetValue()}
 		}
-		for _, w := range want {
-			if _, ok := have[w]; !ok {
-				return false
-			}
-		}
-		return true
+		return holdsAll(x.StrArray.GetValue(), want)
 	case *modelv1.TagValue_IntArray:
-		have := make(map[int64]struct{}, len(x.IntArray.GetValue()))
-		for _, s := range x.IntArray.GetValue() {
-			have[s] = struct{}{}
-		}
 		want := operand.GetIntArray().GetValue()
 		if operand.GetInt() != nil {
 			want = []int64{operand.GetInt().GetValue()}
 		}
-		for _, w := range want {
-			if _, ok := have[w]; !ok {
-				return false
-			}
-		}
-		return true
+		return holdsAll(x.IntArray.GetValue(), want)
 	}
 	return false
+}
+
+// holdsAll reports whether have holds every value of want.
+func holdsAll[T comparable](have, want []T) bool {
+	set := make(map[T]struct{}, len(have))
+	for _, v := range have {
+		set[v] = struct{}{}
+	}
+	for _, w := range want {
+		if _, ok := set[w]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // numeric returns the int64 form of an int or timestamp value (timestamps in unix nanos).
