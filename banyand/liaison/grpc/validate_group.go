@@ -12,13 +12,20 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 )
 
+// MaxShardNum is the most shards a group (or a lifecycle stage) may have. Every shard of every
+// segment is a storage table of its own, with its files and memory, on the node that holds it:
+// shards beyond this many exhaust a node's file descriptors long before they spread any load.
+// Upstream sets no bound.
+const MaxShardNum = 256
+
 // ValidateGroup checks a group sent to Create or Update. It reports the first problem as a
 // *FieldError whose field starts with "group":
 //   - metadata present with a name that passes ValidateName;
 //   - catalog a defined, non-UNSPECIFIED value;
 //   - resource_opts present (except for CATALOG_PROPERTY groups, which have no storage layout),
-//     with shard_num > 0 and segment_interval and ttl present, each with a defined unit and num > 0;
-//   - every lifecycle stage: a unique non-empty name, shard_num > 0, valid segment_interval and
+//     with shard_num in [1, MaxShardNum] and segment_interval and ttl present, each with a defined
+//     unit and num > 0;
+//   - every lifecycle stage: a unique non-empty name, shard_num in [1, MaxShardNum], valid segment_interval and
 //     ttl, a ttl unit equal to the group's ttl unit (stage ttls add up to the group's), and a
 //     non-empty node_selector.
 func ValidateGroup(g *commonv1.Group) error {
@@ -46,8 +53,8 @@ func ValidateGroup(g *commonv1.Group) error {
 }
 
 func validateResourceOpts(field string, opts *commonv1.ResourceOpts) error {
-	if opts.GetShardNum() == 0 {
-		return fieldErrorf(field+".shard_num", reasonPositive)
+	if err := validateShardNum(field+".shard_num", opts.GetShardNum()); err != nil {
+		return err
 	}
 	if err := validateIntervalRule(field+".segment_interval", opts.GetSegmentInterval()); err != nil {
 		return err
@@ -68,8 +75,8 @@ func validateResourceOpts(field string, opts *commonv1.ResourceOpts) error {
 			return fieldErrorf(stageField+".name", "stage %q is already defined by stages[%d]", stage.GetName(), j)
 		}
 		seen[stage.GetName()] = i
-		if stage.GetShardNum() == 0 {
-			return fieldErrorf(stageField+".shard_num", reasonPositive)
+		if err := validateShardNum(stageField+".shard_num", stage.GetShardNum()); err != nil {
+			return err
 		}
 		if err := validateIntervalRule(stageField+".segment_interval", stage.GetSegmentInterval()); err != nil {
 			return err
@@ -84,6 +91,16 @@ func validateResourceOpts(field string, opts *commonv1.ResourceOpts) error {
 		if stage.GetNodeSelector() == "" {
 			return fieldErrorf(stageField+".node_selector", reasonEmpty)
 		}
+	}
+	return nil
+}
+
+func validateShardNum(field string, n uint32) error {
+	if n == 0 {
+		return fieldErrorf(field, reasonPositive)
+	}
+	if n > MaxShardNum {
+		return fieldErrorf(field, "must be at most %d (each shard of each segment is a table of its own), got %d", MaxShardNum, n)
 	}
 	return nil
 }

@@ -166,6 +166,9 @@ func TestValidateGroup(t *testing.T) {
 		{name: "nil resource opts", mutate: func(g *commonv1.Group) *commonv1.Group { g.ResourceOpts = nil; return g }, field: "group.resource_opts"},
 		{name: "zero shard num", mutate: func(g *commonv1.Group) *commonv1.Group { g.ResourceOpts.ShardNum = 0; return g },
 			field: "group.resource_opts.shard_num", reason: reasonPositive},
+		{name: "shard num past the bound", mutate: func(g *commonv1.Group) *commonv1.Group { g.ResourceOpts.ShardNum = MaxShardNum + 1; return g },
+			field: "group.resource_opts.shard_num", reason: "at most 256"},
+		{name: "shard num at the bound", mutate: func(g *commonv1.Group) *commonv1.Group { g.ResourceOpts.ShardNum = MaxShardNum; return g }},
 		{name: "nil segment interval", mutate: func(g *commonv1.Group) *commonv1.Group {
 			g.ResourceOpts.SegmentInterval = nil
 			return g
@@ -201,6 +204,8 @@ func TestValidateGroup(t *testing.T) {
 		}, field: "group.resource_opts.stages[1].name", reason: "already defined"},
 		{name: "zero stage shard num", mutate: func(g *commonv1.Group) *commonv1.Group { stage(g).ShardNum = 0; return g },
 			field: "group.resource_opts.stages[0].shard_num"},
+		{name: "stage shard num past the bound", mutate: func(g *commonv1.Group) *commonv1.Group { stage(g).ShardNum = 1 << 20; return g },
+			field: "group.resource_opts.stages[0].shard_num", reason: "at most"},
 		{name: "nil stage segment interval", mutate: func(g *commonv1.Group) *commonv1.Group {
 			stage(g).SegmentInterval = nil
 			return g
