@@ -160,4 +160,21 @@ var _ = Describe("Names", Ordered, func() {
 		Expect(s.queryByID(ctx, "victim", "sw", "v_001")).To(HaveLen(1))
 		Expect(s.queryByID(ctx, "victim", "sw", "v_002")).To(HaveLen(1))
 	})
+
+	It("refuses a group of more shards than a node can hold tables for", func(ctx SpecContext) {
+		// A million shards were accepted, and writes of a few thousand traces to such a group
+		// opened a Pebble database per trace until the node ran out of descriptors and crashed.
+		g := proto.Clone(fixtureSchemas().Groups[0]).(*commonv1.Group)
+		g.Metadata.Name = "million-shards"
+		g.ResourceOpts.ShardNum = 1_000_000
+		_, err := s.groups.Create(ctx, &databasev1.GroupRegistryServiceCreateRequest{Group: g})
+		expectInvalidArgument(err, "Create with a million shards")
+		Expect(err.Error()).To(ContainSubstring("at most 256"))
+		g.ResourceOpts.ShardNum = 256
+		_, err = s.groups.Create(ctx, &databasev1.GroupRegistryServiceCreateRequest{Group: g})
+		Expect(err).NotTo(HaveOccurred(), "256 shards is allowed")
+		g.ResourceOpts.ShardNum = 257
+		_, err = s.groups.Update(ctx, &databasev1.GroupRegistryServiceUpdateRequest{Group: g})
+		expectInvalidArgument(err, "Update to 257 shards")
+	})
 })
