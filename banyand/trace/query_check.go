@@ -20,6 +20,7 @@ import (
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
+	"github.com/apache/skywalking-banyandb/banyand/internal/storage"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
@@ -159,7 +160,8 @@ func toStatus(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ErrTraceNotExist):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, protector.ErrMemoryExceeded), errors.Is(err, ErrQueryTooLarge):
+	case errors.Is(err, protector.ErrMemoryExceeded), errors.Is(err, ErrQueryTooLarge),
+		errors.Is(err, storage.ErrTooManyOpenFiles):
 		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())

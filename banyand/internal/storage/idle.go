@@ -118,3 +118,43 @@ func (db *database[T]) closeSegmentLocked(s *segment[T]) {
 	}
 	s.l.Debug().Msg("closed the tables of an idle segment")
 }
+
+// oldestIdle returns the last use of the least recently used segment that has open tables and
+// that nobody references; ok is false if there is none. It is the TSDB's side of the
+// DescriptorGuard.
+func (db *database[T]) oldestIdle() (int64, bool) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if s := db.oldestIdleLocked(); s != nil {
+		return s.lastUsed.Load(), true
+	}
+	return 0, false
+}
+
+// closeOldestIdle closes the tables of the least recently used segment that has open tables
+// and that nobody references; false if there is none.
+func (db *database[T]) closeOldestIdle() bool {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return false
+	}
+	s := db.oldestIdleLocked()
+	if s == nil {
+		return false
+	}
+	db.closeSegmentLocked(s)
+	return true
+}
+
+// oldestIdleLocked returns the least recently used segment with open tables and no reference
+// but the list's, or nil. db.mu must be held; for the answer to stay true, for writing.
+func (db *database[T]) oldestIdleLocked() *segment[T] {
+	var oldest *segment[T]
+	for _, s := range db.mu.segments {
+		if s.hasOpenTables() && s.unreferenced() && (oldest == nil || s.lastUsed.Load() < oldest.lastUsed.Load()) {
+			oldest = s
+		}
+	}
+	return oldest
+}

@@ -95,7 +95,7 @@ func TestSegmentBoundaries(t *testing.T) {
 				t.Errorf("parsed start %s, want %s", start, tt.segStart)
 			}
 			m := segmentMeta{Start: start, End: tt.rule.NextTime(start), ShardNum: 1}
-			r := newSegment[*fakeTable]("x", m, nil, nopLogger(), time.Now, func() {}, nil).TimeRange()
+			r := newSegment[*fakeTable]("x", m, nil, nopLogger(), time.Now, func() {}, nil, nil).TimeRange()
 			if r.String() != tt.wantRange {
 				t.Errorf("range %s, want %s", r, tt.wantRange)
 			}

@@ -42,6 +42,10 @@ type TSDBOpts[T TSTable] struct {
 	// use are never closed, so the count may pass the bound while they are. The default value
 	// (0) sets no bound.
 	MaxOpenSegments int
+	// Descriptors keeps the tables within the process's file descriptors, closing idle
+	// segments of any TSDB it guards and refusing a table when none is left. The default value
+	// (nil) is ProcessDescriptors(), shared by every TSDB of the process.
+	Descriptors *DescriptorGuard
 }
 
 // withDefaults returns a copy of o with zero optional fields replaced by their defaults.
@@ -55,6 +59,9 @@ func (o TSDBOpts[T]) withDefaults() TSDBOpts[T] {
 	}
 	if o.RetentionCheckInterval == 0 {
 		o.RetentionCheckInterval = DefaultRetentionCheckInterval
+	}
+	if o.Descriptors == nil {
+		o.Descriptors = ProcessDescriptors()
 	}
 	return o
 }

@@ -38,6 +38,8 @@ type segment[T TSTable] struct {
 	// onOpened runs after a table of the segment was opened, outside every lock of the segment;
 	// the TSDB uses it to keep the number of segments with open tables within its limit.
 	onOpened func()
+	// admit is asked before a table opens; an error refuses the open (DescriptorGuard.admit).
+	admit func() error
 	// now tells the time recorded in lastUsed.
 	now func() time.Time
 
@@ -72,7 +74,7 @@ var _ Segment[TSTable] = (*segment[TSTable])(nil)
 // newSegment returns a live segment holding the list reference. onReleased runs once, after the
 // last reference is released and the resources are freed.
 func newSegment[T TSTable](dir string, m segmentMeta, openTable TableOpener[T], l *zerolog.Logger,
-	now func() time.Time, onReleased, onOpened func(),
+	now func() time.Time, onReleased, onOpened func(), admit func() error,
 ) *segment[T] {
 	sl := l.With().Str("segment", filepath.Base(dir)).Logger()
 	s := &segment[T]{
@@ -83,6 +85,7 @@ func newSegment[T TSTable](dir string, m segmentMeta, openTable TableOpener[T], 
 		l:          &sl,
 		onReleased: onReleased,
 		onOpened:   onOpened,
+		admit:      admit,
 		now:        now,
 		shards:     make([]shardSlot[T], m.ShardNum),
 	}
@@ -175,6 +178,13 @@ func (s *segment[T]) shardTable(shard ShardID, create bool) (_ T, ok bool, err e
 	// locks to close the tables, so a table is either refused here or seen and closed there.
 	if s.released.Load() {
 		return zero, false, errors.Wrapf(ErrSegmentClosed, "open shard %d of %s", shard, s.dir)
+	}
+	// The caller holds a reference to s, so the guard never closes s itself, and no TSDB lock:
+	// the guard may take one to close another segment.
+	if s.admit != nil {
+		if err := s.admit(); err != nil {
+			return zero, false, errors.WithMessagef(err, "open shard %d of %s", shard, filepath.Base(s.dir))
+		}
 	}
 	dir := filepath.Join(s.dir, shardName(shard))
 	if !slot.onDisk {

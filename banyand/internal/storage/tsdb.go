@@ -45,6 +45,9 @@ type database[T TSTable] struct {
 	// idleTimeout and maxOpenSegments are TSDBOpts.IdleTimeout and MaxOpenSegments.
 	idleTimeout     time.Duration
 	maxOpenSegments int
+	// descriptors is TSDBOpts.Descriptors: it admits every table open of the TSDB's segments and
+	// may close the TSDB's idle segments for another TSDB's table.
+	descriptors *DescriptorGuard
 
 	// mu guards the segment list. The write lock is held to add or remove segments, including
 	// the directory creation of a new segment (rare: once per interval), so that two writers
@@ -93,6 +96,7 @@ func OpenTSDB[T TSTable](opts TSDBOpts[T]) (_ TSDB[T], err error) {
 
 		idleTimeout:     opts.IdleTimeout,
 		maxOpenSegments: opts.MaxOpenSegments,
+		descriptors:     opts.Descriptors,
 	}
 	db.dyn.Store(&dynamicOptions{shardNum: opts.ShardNum, segmentInterval: opts.SegmentInterval, ttl: opts.TTL})
 	defer func() {
@@ -117,6 +121,7 @@ func OpenTSDB[T TSTable](opts TSDBOpts[T]) (_ TSDB[T], err error) {
 	if err := db.loadSegments(); err != nil {
 		return nil, errors.Wrapf(err, "open tsdb %s", opts.Location)
 	}
+	db.descriptors.register(db)
 	go db.retentionLoop(opts.RetentionCheckInterval, db.stopRetention, db.retentionDone)
 	go db.idleLoop(db.stopRetention, db.idleDone)
 	db.l.Info().Str("location", db.location).Int("segments", len(db.mu.segments)).Msg("tsdb opened")
@@ -213,7 +218,7 @@ func (db *database[T]) newSegment(dir string, m segmentMeta) *segment[T] {
 	db.unreleased.Add(1)
 	db.segmentsAlive.Add(1)
 	var s *segment[T]
-	s = newSegment(dir, m, db.openTable, db.l, db.clock.Now, func() { db.segmentReleased(s) }, db.enforceOpenLimit)
+	s = newSegment(dir, m, db.openTable, db.l, db.clock.Now, func() { db.segmentReleased(s) }, db.enforceOpenLimit, db.descriptors.admit)
 	return s
 }
 
@@ -557,6 +562,7 @@ func (db *database[T]) shutdown(drop bool) error {
 	segs := db.mu.segments
 	db.mu.segments = nil
 	db.mu.Unlock()
+	db.descriptors.unregister(db)
 
 	close(db.stopRetention)
 	<-db.retentionDone
