@@ -7,7 +7,9 @@
 // Package netserver is the lifecycle of a network listener inside a run unit, written once for
 // every gRPC and HTTP server of a node: Bind in PreRun (so that a port in use fails the start),
 // Serve in Serve, a graceful stop bounded by a timeout after which every connection is closed,
-// safe to call more than once and without Serve.
+// safe to call more than once and without Serve. The accepted connections of every listener of
+// the process share a budget of half the process's file descriptor limit; a connection accepted
+// past it is closed at once (the storage needs the other half).
 //
 // Usage sketch:
 //
@@ -49,6 +51,8 @@ type Backend interface {
 type Listener struct {
 	log         *logger.Logger
 	stopTimeout time.Duration
+	// conns is the connection budget the listener draws on: the process's, shared by every listener.
+	conns *connBudget
 	// stopCh closes once the backend has stopped serving, or at GracefulStop when it never served.
 	stopCh chan struct{}
 
@@ -64,7 +68,7 @@ type Listener struct {
 
 // New returns an unbound listener; GracefulStop waits up to stopTimeout for the work in flight.
 func New(log *logger.Logger, stopTimeout time.Duration) *Listener {
-	return &Listener{log: log, stopTimeout: stopTimeout, stopCh: make(chan struct{})}
+	return &Listener{log: log, stopTimeout: stopTimeout, conns: processConns, stopCh: make(chan struct{})}
 }
 
 // Bind listens on addr (host:port, port 0 picks a free one) for backend.
@@ -81,7 +85,7 @@ func (l *Listener) Bind(addr string, backend Backend) error {
 	if err != nil {
 		return errors.Wrapf(err, "listen on %s", addr)
 	}
-	l.mu.lis, l.mu.backend = lis, backend
+	l.mu.lis, l.mu.backend = &limitedListener{Listener: lis, budget: l.conns, log: l.log}, backend
 	l.log.Info().Str("addr", lis.Addr().String()).Msg("bound")
 	return nil
 }

@@ -218,3 +218,54 @@ func TestGRPCStopTimeoutEndsStreams(t *testing.T) {
 		t.Fatalf("the stream ended only by the test's deadline: %v", err)
 	}
 }
+
+func TestConnectionsPastTheBudgetAreClosedAtOnce(t *testing.T) {
+	l := newListener(5 * time.Second)
+	l.conns = &connBudget{max: func() int64 { return 2 }}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello") })
+	if err := l.Bind("127.0.0.1:0", HTTP(&http.Server{Handler: mux, ReadHeaderTimeout: time.Minute})); err != nil {
+		t.Fatal(err)
+	}
+	l.Serve()
+	defer l.GracefulStop()
+	waitOpen := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for l.conns.open.Load() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("open connections = %d, want %d", l.conns.open.Load(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.DialTimeout("tcp", l.Addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// Two idle connections take the budget.
+	first, second := dial(), dial()
+	defer second.Close()
+	waitOpen(2)
+	// A third is accepted and closed at once: its read ends without an answer.
+	third := dial()
+	defer third.Close()
+	_ = third.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := third.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("read %d bytes from a connection past the budget", n)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a connection past the budget was kept open")
+	}
+	waitOpen(2)
+	// Once one closes, its slot serves a new client.
+	_ = first.Close()
+	waitOpen(1)
+	body, err := get(t, "http://"+l.Addr()+"/")
+	if err != nil || body != "hello" {
+		t.Fatalf("GET after a slot freed = %q, %v", body, err)
+	}
+}

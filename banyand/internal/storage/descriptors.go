@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/pkg/errors"
+
+	"github.com/apache/skywalking-banyandb/pkg/fdlimit"
 )
 
 // ErrTooManyOpenFiles is returned when a table would open while the process holds nearly as
@@ -60,7 +62,7 @@ func NewDescriptorGuard(limit, count func() (int, error)) *DescriptorGuard {
 }
 
 var processDescriptors = sync.OnceValue(func() *DescriptorGuard {
-	return NewDescriptorGuard(openFileLimit, openFileCount)
+	return NewDescriptorGuard(fdlimit.Limit, fdlimit.InUse)
 })
 
 // ProcessDescriptors returns the guard of this process's descriptors, which every TSDB uses

@@ -8,6 +8,7 @@ package hostile_test
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -80,5 +81,77 @@ var _ = Describe("Groups of many shards under ulimit -n 1024", Ordered, func() {
 		fds, _ := processUsage(s.PID())
 		fmt.Fprintf(GinkgoWriter, "after queries of every group: fds=%d\n", fds)
 		Expect(fds).To(BeNumerically("<", fdLimit))
+	})
+})
+
+// A client that opens connections without end: before the connection budget, 1,100 idle TCP
+// connections under ulimit -n 1024 took every descriptor the process had, and the next timed
+// flush of a table ended it (Pebble panics when it cannot create its WAL).
+var _ = Describe("A flood of connections under ulimit -n 1024", Ordered, func() {
+	const fdLimit = 1024
+	var (
+		s     *server
+		md    *commonv1.Metadata
+		now   time.Time
+		flood []net.Conn
+	)
+	BeforeAll(func(ctx SpecContext) {
+		s = startServer(helpers.ServerOptions{MaxOpenFiles: fdLimit})
+		sc := fixtureSchemas().ForGroup("test-trace-group", "flooded")
+		Expect(helpers.CreateSchemas(ctx, s.conn, sc, false)).To(Succeed())
+		now = time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+		md = s.writeFirst(ctx, "flooded", "sw", func(md *commonv1.Metadata) *tracev1.WriteRequest {
+			return swSpan(md, "before_flood", "a", "svc", 1, now)
+		})
+		DeferCleanup(func() {
+			for _, c := range flood {
+				_ = c.Close()
+			}
+		})
+	})
+	dumpOnFailure(func() *server { return s })
+
+	It("keeps serving the clients it has, flushing its tables, while new connections past its budget are closed", func(ctx SpecContext) {
+		for i := 0; i < fdLimit+76; i++ {
+			c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+			Expect(err).NotTo(HaveOccurred(), "the kernel accepts every connection into the backlog")
+			flood = append(flood, c)
+		}
+		fds, _ := processUsage(s.PID())
+		fmt.Fprintf(GinkgoWriter, "%d connections opened: server fds=%d\n", len(flood), fds)
+		Expect(fds).To(BeNumerically("<", fdLimit*9/10), "half the descriptors at most go to connections")
+		// The client connected before the flood writes, and the tables flush (after 1s) with
+		// descriptors to spare.
+		reqs := make([]*tracev1.WriteRequest, 0, 100)
+		for i := 0; i < 100; i++ {
+			reqs = append(reqs, swSpan(md, fmt.Sprintf("during_flood_%d", i), "a", "svc", int64(i), now.Add(time.Millisecond)))
+		}
+		for i, st := range s.writeStatuses(ctx, reqs...) {
+			Expect(st).To(Equal(modelv1.Status_STATUS_SUCCEED.String()), "span %d", i)
+		}
+		time.Sleep(3 * time.Second)
+		Expect(s.queryByID(ctx, "flooded", "sw", "during_flood_42")).To(HaveLen(1))
+		Expect(s.queryByID(ctx, "flooded", "sw", "before_flood")).To(HaveLen(1))
+	})
+
+	It("takes new clients again once the flood ends", func(ctx SpecContext) {
+		for _, c := range flood {
+			Expect(c.Close()).To(Succeed())
+		}
+		flood = nil
+		Eventually(func() error {
+			conn, err := helpers.Dial(s.Addr)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			_, err = tracev1.NewTraceServiceClient(conn).Query(ctx, &tracev1.QueryRequest{Groups: []string{"flooded"}, Name: "sw",
+				Criteria: &modelv1.Criteria{Exp: &modelv1.Criteria_Condition{Condition: &modelv1.Condition{
+					Name: "trace_id", Op: modelv1.Condition_BINARY_OP_EQ,
+					Value: &modelv1.TagValue{Value: &modelv1.TagValue_Str{Str: &modelv1.Str{Value: "before_flood"}}},
+				}}},
+				TimeRange: &modelv1.TimeRange{Begin: timestamppb.New(now.Add(-time.Hour)), End: timestamppb.New(now.Add(time.Hour))}})
+			return err
+		}).WithContext(ctx).Should(Succeed())
 	})
 })

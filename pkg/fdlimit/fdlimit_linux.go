@@ -4,7 +4,7 @@
 // except in compliance with the License. You may obtain a copy of the License
 // at http://www.apache.org/licenses/LICENSE-2.0
 
-package storage
+package fdlimit
 
 import (
 	"os"
@@ -13,9 +13,7 @@ import (
 	"github.com/pkg/errors"
 )
 
-// openFileLimit returns the process's soft limit of open file descriptors (Go raises it to the
-// hard limit at start).
-func openFileLimit() (int, error) {
+func limit() (int, error) {
 	var r syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
 		return 0, errors.Wrap(err, "read RLIMIT_NOFILE")
@@ -26,8 +24,7 @@ func openFileLimit() (int, error) {
 	return int(r.Cur), nil
 }
 
-// openFileCount returns how many file descriptors the process holds.
-func openFileCount() (int, error) {
+func inUse() (int, error) {
 	f, err := os.Open("/proc/self/fd")
 	if err != nil {
 		return 0, errors.Wrap(err, "open /proc/self/fd")
