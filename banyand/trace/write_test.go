@@ -70,12 +70,20 @@ func TestWriteStatusesPerSpan(t *testing.T) {
 		t.Fatalf("stored traces = %v, want the two good ones", got)
 	}
 
-	// The same span twice is stored twice (no dedup by span id).
+	// The same span written again (a retry) is read once; a span that shares its id but differs
+	// (here its duration) is another span: no dedup by span id alone.
 	e.mustWrite(good.request())
-	res = e.query(e.trace("test-trace-group", "sw"), QueryOptions{TimeRange: fullRange(),
-		Criteria: cond("trace_id", opEQ, str("good")), MaxTraces: 10})
-	if len(res) != 1 || len(res[0].Spans) != 2 {
+	byGood := QueryOptions{TimeRange: fullRange(), Criteria: cond("trace_id", opEQ, str("good")), MaxTraces: 10}
+	res = e.query(e.trace("test-trace-group", "sw"), byGood)
+	if len(res) != 1 || len(res[0].Spans) != 1 {
 		t.Fatalf("a span written twice: %v", res)
+	}
+	sameID := good
+	sameID.duration = 7
+	e.mustWrite(sameID.request())
+	res = e.query(e.trace("test-trace-group", "sw"), byGood)
+	if len(res) != 1 || len(res[0].Spans) != 2 {
+		t.Fatalf("two spans of one id: %v", res)
 	}
 
 	// An empty batch has nothing to answer.

@@ -113,7 +113,7 @@ func TestAcknowledgedWritesSurviveKill(t *testing.T) {
 				checkTraces(t, tbl, byTrace(crashBatch(i)))
 			}
 			// The reopened table goes on with fresh sequence numbers.
-			mustWrite(t, tbl, crashBatch(0), swWriteOptions)
+			mustWrite(t, tbl, withPayloadSuffix(crashBatch(0), "-again"), swWriteOptions)
 			if got := mustGetTraces(t, tbl, "batch-00000-0"); len(got["batch-00000-0"]) != 20 {
 				t.Fatalf("rewritten trace has %d spans, want 20", len(got["batch-00000-0"]))
 			}

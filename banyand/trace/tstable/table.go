@@ -20,6 +20,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
 
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 )
@@ -633,12 +634,76 @@ func (t *Table) EachTrace(traceIDs []string, fn func(traceID string, spans []Sto
 			return err
 		}
 		if len(spans) > 0 {
-			if err := fn(id, spans); err != nil {
+			if err := fn(id, dropRepeatedSpans(spans)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// dropRepeatedSpans keeps the first of spans that are the same span stored twice: the same span
+// id, timestamp, tags and payload. A client that retries a write whose answers it never got (its
+// stream broke while the batch was committing) stores those spans again; reads answer each once.
+// Spans that differ in anything, such as the two halves of a Zipkin span that share an id, stay.
+func dropRepeatedSpans(spans []StoredSpan) []StoredSpan {
+	if len(spans) < 2 {
+		return spans
+	}
+	// Candidates for a repeat share the span id and timestamp: small traces compare those
+	// directly, large ones through a map, so that a trace of many spans costs linear time.
+	type idTime struct {
+		id string
+		ts int64
+	}
+	var byIDTime map[idTime][]int
+	if len(spans) > smallTraceSpans {
+		byIDTime = make(map[idTime][]int, len(spans))
+	}
+	out := spans[:0]
+	for i := range spans {
+		sp := &spans[i]
+		repeated := false
+		if byIDTime == nil {
+			for j := range out {
+				if sameSpan(&out[j], sp) {
+					repeated = true
+					break
+				}
+			}
+		} else {
+			k := idTime{sp.SpanID, sp.Timestamp}
+			for _, j := range byIDTime[k] {
+				if sameSpan(&out[j], sp) {
+					repeated = true
+					break
+				}
+			}
+			if !repeated {
+				byIDTime[k] = append(byIDTime[k], len(out))
+			}
+		}
+		if !repeated {
+			out = append(out, *sp)
+		}
+	}
+	return out
+}
+
+// smallTraceSpans is the most spans dropRepeatedSpans compares pairwise.
+const smallTraceSpans = 32
+
+// sameSpan reports whether a and b are one span stored twice.
+func sameSpan(a, b *StoredSpan) bool {
+	if a.Timestamp != b.Timestamp || a.SpanID != b.SpanID || len(a.Tags) != len(b.Tags) || !bytes.Equal(a.Payload, b.Payload) {
+		return false
+	}
+	for t := range a.Tags {
+		if !proto.Equal(a.Tags[t], b.Tags[t]) {
+			return false
+		}
+	}
+	return true
 }
 
 // appendRecordSpans decodes a record value and appends its spans.

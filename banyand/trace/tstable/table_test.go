@@ -72,6 +72,17 @@ func checkTraces(t testing.TB, tbl *Table, want map[string][]Span) {
 	}
 }
 
+// withPayloadSuffix returns copies of spans whose payloads end with suffix: the same spans
+// written again with a difference, which reads keep apart from the first ones.
+func withPayloadSuffix(spans []Span, suffix string) []Span {
+	out := make([]Span, len(spans))
+	for i, sp := range spans {
+		sp.Payload = append(append([]byte(nil), sp.Payload...), suffix...)
+		out[i] = sp
+	}
+	return out
+}
+
 // scan returns every entry of an index iteration.
 func scan(t testing.TB, tbl *Table, rule uint32, o IterOptions) []IndexEntry {
 	t.Helper()
@@ -397,8 +408,9 @@ func TestReopenKeepsDataAndSeq(t *testing.T) {
 		}
 		checkTraces(t, tbl, want)
 		// Writing a trace again adds a record; it overwrites nothing.
-		mustWrite(t, tbl, first[:10], swWriteOptions)
-		want[id] = append(want[id], first[:10]...)
+		again := withPayloadSuffix(first[:10], fmt.Sprintf("-again-%d", round))
+		mustWrite(t, tbl, again, swWriteOptions)
+		want[id] = append(want[id], again...)
 		checkTraces(t, tbl, want)
 		for _, e := range scan(t, tbl, ruleTimestamp, FullRange(false)) {
 			if e.TraceID != id || oldSeqs[e.Ref.Seq] {
@@ -976,5 +988,38 @@ func TestStats(t *testing.T) {
 	wantRecords := int64(len(byTrace(first)) + len(byTrace(second)))
 	if st.Spans != 150 || st.Records != wantRecords || st.IndexEntries != 150*int64(len(swWriteOptions.Rules)) || st.DiskSize <= 0 {
 		t.Fatalf("stats %+v, want 150 spans in %d records", st, wantRecords)
+	}
+}
+
+func TestSpansWrittenTwiceAreReadOnce(t *testing.T) {
+	for _, spansPerTrace := range []int{10, 100} { // pairwise below smallTraceSpans, by map above
+		t.Run(fmt.Sprintf("%d spans a trace", spansPerTrace), func(t *testing.T) {
+			tbl, err := Open(t.TempDir(), DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tbl.Close()
+			g := newSpanGen(7)
+			spans := g.batch(2*spansPerTrace, spansPerTrace)
+			mustWrite(t, tbl, spans, swWriteOptions)
+			entries := len(scan(t, tbl, ruleTimestamp, FullRange(false)))
+			// A client retries the whole batch: every span is stored again, and read once.
+			mustWrite(t, tbl, spans, swWriteOptions)
+			if again := len(scan(t, tbl, ruleTimestamp, FullRange(false))); again != 2*entries {
+				t.Fatalf("index entries after the retry = %d, want %d (both writes are stored)", again, 2*entries)
+			}
+			want := byTrace(spans)
+			checkTraces(t, tbl, want)
+
+			// A span of the same id and time that differs in its payload or a tag is another span.
+			id := spans[0].TraceID
+			payload := withPayloadSuffix(spans[:1], "-other")
+			tagged := withPayloadSuffix(spans[:1], "")
+			tagged[0].Tags = append([]*modelv1.TagValue(nil), tagged[0].Tags...)
+			tagged[0].Tags[posService] = strTag("another-service")
+			mustWrite(t, tbl, append(payload, tagged...), swWriteOptions)
+			want[id] = append(want[id], payload[0], tagged[0])
+			checkTraces(t, tbl, want)
+		})
 	}
 }

@@ -171,6 +171,32 @@ var _ = Describe("Write stream", Ordered, func() {
 		Expect(stream.CloseSend()).To(Succeed())
 		Eventually(recvErr).WithTimeout(10 * time.Second).Should(Receive(MatchError(io.EOF)))
 	})
+
+	It("answers once a span that a retrying client wrote twice", func(ctx SpecContext) {
+		batch := []span{
+			{traceID: "ws_retry", spanID: "r1", service: "retry", duration: 10, ts: now.Add(time.Second)},
+			{traceID: "ws_retry", spanID: "r2", service: "retry", duration: 20, ts: now.Add(2 * time.Second)},
+		}
+		for range 2 { // the client never got the answers of the first attempt
+			var reqs []*tracev1.WriteRequest
+			for i, s := range batch {
+				reqs = append(reqs, s.request(md, uint64(200+i)))
+			}
+			resps, err := helpers.WriteStream(ctx, sharedConn, reqs)
+			Expect(err).NotTo(HaveOccurred())
+			for _, r := range resps {
+				Expect(r.GetStatus()).To(Equal(modelv1.Status_STATUS_SUCCEED.String()))
+			}
+		}
+		expectQuery(ctx, sharedConn, byIDs(group, []string{"ws_retry"}, "duration"), wantResponse(batch, []string{"ws_retry"}, "duration"))
+		// A span that shares an id but differs is another span, kept.
+		other := span{traceID: "ws_retry", spanID: "r1", service: "retry", duration: 11, ts: now.Add(time.Second)}
+		resps, err := helpers.WriteStream(ctx, sharedConn, []*tracev1.WriteRequest{other.request(md, 300)})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resps[0].GetStatus()).To(Equal(modelv1.Status_STATUS_SUCCEED.String()))
+		expectQuery(ctx, sharedConn, byIDs(group, []string{"ws_retry"}, "duration"),
+			wantResponse(append(batch, other), []string{"ws_retry"}, "duration"))
+	})
 })
 
 // sortedSpans returns spans ordered by trace id (the order of a query by trace ids).
