@@ -230,3 +230,26 @@ func BenchmarkIndexScan(b *testing.B) {
 	b.ReportMetric(float64(scanned)/b.Elapsed().Seconds(), "spans/s")
 	b.ReportMetric(float64(scanned)/float64(b.N), "entries/op")
 }
+
+// BenchmarkDropRepeatedSpans is what a read pays to answer a span stored twice once, for traces
+// of distinct spans (the common case).
+func BenchmarkDropRepeatedSpans(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("%d distinct spans", n), func(b *testing.B) {
+			g := newSpanGen(1)
+			spans := g.batch(n, n)
+			stored := make([]StoredSpan, len(spans))
+			for i, sp := range spans {
+				stored[i] = StoredSpan{TraceID: sp.TraceID, SpanID: sp.SpanID, Timestamp: sp.Timestamp, Tags: sp.Tags, Payload: sp.Payload}
+			}
+			work := make([]StoredSpan, len(stored))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				copy(work, stored)
+				if got := dropRepeatedSpans(work); len(got) != n {
+					b.Fatalf("kept %d of %d distinct spans", len(got), n)
+				}
+			}
+		})
+	}
+}

@@ -656,31 +656,24 @@ func dropRepeatedSpans(spans []StoredSpan) []StoredSpan {
 		id string
 		ts int64
 	}
-	var byIDTime map[idTime][]int
+	var byIDTime map[idTime]int
 	if len(spans) > smallTraceSpans {
-		byIDTime = make(map[idTime][]int, len(spans))
+		byIDTime = make(map[idTime]int, len(spans))
 	}
 	out := spans[:0]
 	for i := range spans {
 		sp := &spans[i]
 		repeated := false
 		if byIDTime == nil {
-			for j := range out {
-				if sameSpan(&out[j], sp) {
-					repeated = true
-					break
-				}
-			}
+			repeated = repeatsOneOf(sp, out)
 		} else {
 			k := idTime{sp.SpanID, sp.Timestamp}
-			for _, j := range byIDTime[k] {
-				if sameSpan(&out[j], sp) {
-					repeated = true
-					break
-				}
-			}
-			if !repeated {
-				byIDTime[k] = append(byIDTime[k], len(out))
+			if j, seen := byIDTime[k]; !seen {
+				byIDTime[k] = len(out)
+			} else {
+				// Usually the first span of the key is the repeat; spans that share an id and
+				// a time but differ (rare) are all compared.
+				repeated = sameSpan(&out[j], sp) || repeatsOneOf(sp, out[j+1:])
 			}
 		}
 		if !repeated {
@@ -688,6 +681,16 @@ func dropRepeatedSpans(spans []StoredSpan) []StoredSpan {
 		}
 	}
 	return out
+}
+
+// repeatsOneOf reports whether sp is one of kept stored again.
+func repeatsOneOf(sp *StoredSpan, kept []StoredSpan) bool {
+	for j := range kept {
+		if sameSpan(&kept[j], sp) {
+			return true
+		}
+	}
+	return false
 }
 
 // smallTraceSpans is the most spans dropRepeatedSpans compares pairwise.

@@ -1020,6 +1020,9 @@ func TestSpansWrittenTwiceAreReadOnce(t *testing.T) {
 			mustWrite(t, tbl, append(payload, tagged...), swWriteOptions)
 			want[id] = append(want[id], payload[0], tagged[0])
 			checkTraces(t, tbl, want)
+			// Their retries too are read once, though they share an id and a time with others.
+			mustWrite(t, tbl, append(tagged, payload...), swWriteOptions)
+			checkTraces(t, tbl, want)
 		})
 	}
 }
