@@ -56,7 +56,6 @@ func (sr *schemaRepo) checkQuery(req *tracev1.QueryRequest, compile bool) (*Chec
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	var ref *trace
-	byIDs := false
 	projected := make(map[string]bool, len(req.GetTagProjection()))
 	for _, g := range req.GetGroups() {
 		t, ok := sr.loadTrace(&commonv1.Metadata{Group: g, Name: req.GetName()})
@@ -78,7 +77,6 @@ func (sr *schemaRepo) checkQuery(req *tracev1.QueryRequest, compile bool) (*Chec
 				return nil, toStatus(errors.Wrapf(err, "group %s", g))
 			}
 		}
-		byIDs = byIDs || collectTraceIDs(req.GetCriteria(), is.tags) != nil
 		for _, name := range req.GetTagProjection() {
 			if _, ok := is.tags.positions[name]; ok {
 				projected[name] = true
@@ -98,6 +96,8 @@ func (sr *schemaRepo) checkQuery(req *tracev1.QueryRequest, compile bool) (*Chec
 	internal.TimeRange = &modelv1.TimeRange{Begin: timestamppb.New(tr.Start), End: timestamppb.New(tr.End)}
 	internal.Trace = false
 	traceIDTag := ref.schema.GetTraceIdTagName()
+	// Every group names the trace-id tag alike (checked above), so one group tells for all.
+	byIDs := collectTraceIDs(req.GetCriteria(), ref.loadIndexSchema().tags) != nil
 	return &CheckedQuery{Internal: internal, TraceIDTag: traceIDTag, ByIDs: byIDs, IDsOnly: onlyTraceIDs(req.GetCriteria(), traceIDTag)}, nil
 }
 

@@ -47,8 +47,8 @@ func (s *standalone) QueryTraces(ctx context.Context, req *tracev1.QueryRequest)
 
 func (q *queryData) run(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.InternalQueryResponse, error) {
 	tr := timestamp.NewInclusiveTimeRange(req.GetTimeRange().GetBegin().AsTime(), req.GetTimeRange().GetEnd().AsTime())
-	byIDs := false
 	var all []*tracev1.InternalTrace
+	var first *trace
 	// One budget for the groups of the request: their answers travel in one message.
 	budget := newQueryBudget(ctx, q.pm, q.maxAnswer)
 	defer budget.release()
@@ -67,7 +67,9 @@ func (q *queryData) run(ctx context.Context, req *tracev1.QueryRequest) (*tracev
 			MaxTraces:     int(req.GetLimit()),
 			budget:        budget,
 		}
-		byIDs = byIDs || collectTraceIDs(req.GetCriteria(), t.loadIndexSchema().tags) != nil
+		if first == nil {
+			first = t
+		}
 		res, err := t.Query(ctx, opts)
 		q.metrics.queries.WithLabelValues(g).Inc()
 		q.metrics.queryLatency.WithLabelValues(g).Observe(time.Since(start).Seconds())
@@ -77,8 +79,10 @@ func (q *queryData) run(ctx context.Context, req *tracev1.QueryRequest) (*tracev
 		}
 		all = append(all, res...)
 	}
-	// One group's traces are ranked already; traces of several groups are sorted together once.
+	// One group's traces are ranked already; traces of several groups are sorted together once,
+	// by trace id when the criteria name the ids (the groups agree on the trace-id tag).
 	if len(req.GetGroups()) > 1 {
+		byIDs := collectTraceIDs(req.GetCriteria(), first.loadIndexSchema().tags) != nil
 		SortTraces(all, byIDs, req.GetOrderBy().GetSort() == modelv1.Sort_SORT_ASC)
 	}
 	if len(all) > int(req.GetLimit()) {

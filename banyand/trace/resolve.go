@@ -10,11 +10,14 @@ import (
 	"context"
 	"time"
 
+	"github.com/pkg/errors"
+
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/queue"
+	resourceSchema "github.com/apache/skywalking-banyandb/pkg/schema"
 	"github.com/apache/skywalking-banyandb/pkg/tagspec"
 )
 
@@ -102,6 +105,24 @@ func (sr *schemaRepo) resolveWrite(ctx context.Context, md *commonv1.Metadata, w
 	return &WriteSchema{t: t, is: t.loadIndexSchema(), shardNum: g.GetSchema().GetResourceOpts().GetShardNum()}, true
 }
 
+// group is LoadGroup of both services: the group, or false before the repository runs.
+func (sr *schemaRepo) group(name string) (resourceSchema.Group, bool) {
+	if sr.Repository == nil {
+		return nil, false
+	}
+	return sr.LoadGroup(name)
+}
+
+// trace is Trace of both services: the loaded trace, or ErrTraceNotExist.
+func (sr *schemaRepo) trace(md *commonv1.Metadata) (Trace, error) {
+	if sr.Repository != nil {
+		if t, ok := sr.loadTrace(md); ok {
+			return t, nil
+		}
+	}
+	return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
+}
+
 // traceSchema is TraceSchema of both services.
 func (sr *schemaRepo) traceSchema(group, name string) (*databasev1.Trace, bool) {
 	t, ok := sr.loadTrace(&commonv1.Metadata{Group: group, Name: name})
@@ -166,15 +187,7 @@ func (l *liaison) QueryBounds() QueryBounds {
 
 // RefuseWrites is true while the liaison's own disk is above --trace-max-disk-usage-percent.
 func (l *liaison) RefuseWrites() bool {
-	if l.maxDiskUsagePercent <= 0 || l.maxDiskUsagePercent >= 100 || l.lfs == nil {
-		return false
-	}
-	used, err := l.lfs.DiskUsagePercent(l.dataPath)
-	if err != nil {
-		l.l.Warn().Err(err).Msg("failed to read the disk usage")
-		return false
-	}
-	return used >= l.maxDiskUsagePercent
+	return diskAbove(l.lfs, l.dataPath, l.maxDiskUsagePercent, l.l)
 }
 
 // ObserveMissingNodes records how many data nodes did not answer the last query.

@@ -191,21 +191,11 @@ func (s *standalone) GracefulStop() {
 }
 
 func (s *standalone) LoadGroup(name string) (resourceSchema.Group, bool) {
-	if s.schemaRepo.Repository == nil {
-		return nil, false
-	}
-	return s.schemaRepo.LoadGroup(name)
+	return s.schemaRepo.group(name)
 }
 
 func (s *standalone) Trace(md *commonv1.Metadata) (Trace, error) {
-	if s.schemaRepo.Repository == nil {
-		return nil, ErrTraceNotExist
-	}
-	t, ok := s.schemaRepo.loadTrace(md)
-	if !ok {
-		return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
-	}
-	return t, nil
+	return s.schemaRepo.trace(md)
 }
 
 func (s *standalone) GetRemovalSegmentsTimeRange(group string) *timestamp.TimeRange {

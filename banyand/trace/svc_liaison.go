@@ -120,21 +120,11 @@ func (l *liaison) GracefulStop() {
 }
 
 func (l *liaison) LoadGroup(name string) (resourceSchema.Group, bool) {
-	if l.schemaRepo.Repository == nil {
-		return nil, false
-	}
-	return l.schemaRepo.LoadGroup(name)
+	return l.schemaRepo.group(name)
 }
 
 func (l *liaison) Trace(md *commonv1.Metadata) (Trace, error) {
-	if l.schemaRepo.Repository == nil {
-		return nil, ErrTraceNotExist
-	}
-	t, ok := l.schemaRepo.loadTrace(md)
-	if !ok {
-		return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
-	}
-	return t, nil
+	return l.schemaRepo.trace(md)
 }
 
 // GetRemovalSegmentsTimeRange is nil on a liaison: it holds no segments.

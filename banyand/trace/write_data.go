@@ -69,6 +69,9 @@ func (s *standalone) WriteSpans(ctx context.Context, batch []queue.Span) ([]mode
 	return s.write.store(ctx, batch), nil
 }
 
+// traceKey names a trace schema within a batch: a map key that costs no allocation per span.
+type traceKey struct{ group, name string }
+
 // store writes a batch and returns the status of each span.
 func (w *writeData) store(ctx context.Context, reqs []queue.Span) []modelv1.Status {
 	start := time.Now()
@@ -93,12 +96,12 @@ func (w *writeData) store(ctx context.Context, reqs []queue.Span) []modelv1.Stat
 	}
 	segCache := make(map[segKey]storage.Segment[*tstable.Table])
 	waited := make(map[string]bool)
-	traces := make(map[string]*trace)
+	traces := make(map[traceKey]*trace)
 	for i := range reqs {
 		span := &reqs[i]
 		req := span.Request
 		md := req.GetMetadata()
-		name := md.GetGroup() + "/" + md.GetName()
+		name := traceKey{group: md.GetGroup(), name: md.GetName()}
 		t, ok := traces[name]
 		if !ok {
 			if t, ok = w.schemaRepo.traceForWrite(ctx, md, w.schemaWait, waited); !ok {
@@ -233,13 +236,20 @@ func storedTags(tl *tagLocator, tags []*modelv1.TagValue) []*modelv1.TagValue {
 
 // diskFull reports whether the data disk is above the configured usage.
 func (w *writeData) diskFull() bool {
-	if w.maxDiskUsagePercent <= 0 || w.maxDiskUsagePercent >= 100 {
+	return diskAbove(w.lfs, w.dataPath, w.maxDiskUsagePercent, w.l)
+}
+
+// diskAbove reports whether the disk of path is used at percent or more; a percent of 0 or 100
+// (or no file system) never refuses, and a disk whose usage cannot be read is logged and not
+// refused. Liaisons and nodes with data check --trace-max-disk-usage-percent with it.
+func diskAbove(lfs fs.FileSystem, path string, percent int, l *logger.Logger) bool {
+	if percent <= 0 || percent >= 100 || lfs == nil {
 		return false
 	}
-	used, err := w.lfs.DiskUsagePercent(w.dataPath)
+	used, err := lfs.DiskUsagePercent(path)
 	if err != nil {
-		w.l.Warn().Err(err).Msg("failed to read the disk usage")
+		l.Warn().Err(err).Str("path", path).Msg("failed to read the disk usage")
 		return false
 	}
-	return used >= w.maxDiskUsagePercent
+	return used >= percent
 }

@@ -193,10 +193,3 @@ func TestDescriptorGuardOffWhenThePlatformCannotTell(t *testing.T) {
 		t.Fatalf("admit without a count: %v", err)
 	}
 }
-
-func TestProcessDescriptorsIsOneGuard(t *testing.T) {
-	first, second := ProcessDescriptors(), ProcessDescriptors()
-	if first != second {
-		t.Fatal("ProcessDescriptors is not one guard")
-	}
-}

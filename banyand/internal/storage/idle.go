@@ -7,7 +7,6 @@
 package storage
 
 import (
-	"sort"
 	"time"
 )
 
@@ -73,38 +72,36 @@ func (db *database[T]) enforceOpenLimit() {
 		return
 	}
 	db.mu.RLock()
+	open := db.openSegmentsLocked()
+	db.mu.RUnlock()
+	if open <= db.maxOpenSegments {
+		return
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return
+	}
+	// Closing a segment always leaves it without open tables (a failed close is logged), so
+	// each round takes one segment off the count.
+	for open = db.openSegmentsLocked(); open > db.maxOpenSegments; open-- {
+		s := db.oldestIdleLocked()
+		if s == nil {
+			return
+		}
+		db.closeSegmentLocked(s)
+	}
+}
+
+// openSegmentsLocked counts the live segments with open tables; db.mu must be held.
+func (db *database[T]) openSegmentsLocked() int {
 	open := 0
 	for _, s := range db.mu.segments {
 		if s.hasOpenTables() {
 			open++
 		}
 	}
-	db.mu.RUnlock()
-	if open <= db.maxOpenSegments {
-		return
-	}
-
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	if db.mu.closed {
-		return
-	}
-	open = 0
-	var idle []*segment[T]
-	for _, s := range db.mu.segments {
-		if !s.hasOpenTables() {
-			continue
-		}
-		open++
-		if s.unreferenced() {
-			idle = append(idle, s)
-		}
-	}
-	sort.Slice(idle, func(i, j int) bool { return idle[i].lastUsed.Load() < idle[j].lastUsed.Load() })
-	for i := 0; open > db.maxOpenSegments && i < len(idle); i++ {
-		db.closeSegmentLocked(idle[i])
-		open--
-	}
+	return open
 }
 
 // closeSegmentLocked closes the tables of a live segment that nobody but the list references.

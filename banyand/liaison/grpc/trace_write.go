@@ -218,7 +218,7 @@ func (ws *writeStream) writeBatch(ctx context.Context, batch []*receivedWrite) (
 		}
 		return statuses, mds
 	}
-	schemas := make(map[string]resolved)
+	schemas := make(map[schemaKey]resolved)
 	waited := make(map[string]bool)
 	p := newPlacement(s.selector)
 	for i, rw := range batch {
@@ -256,11 +256,14 @@ func (ws *writeStream) writeBatch(ctx context.Context, batch []*receivedWrite) (
 	return statuses, mds
 }
 
+// schemaKey names the (group, trace) of a request: a map key that costs no allocation per span.
+type schemaKey struct{ group, name string }
+
 // schemaOf resolves the schema a request names, once per batch.
-func (ws *writeStream) schemaOf(ctx context.Context, md *commonv1.Metadata, cache map[string]resolved,
+func (ws *writeStream) schemaOf(ctx context.Context, md *commonv1.Metadata, cache map[schemaKey]resolved,
 	waited map[string]bool,
 ) (*trace.WriteSchema, modelv1.Status) {
-	key := md.GetGroup() + "/" + md.GetName()
+	key := schemaKey{group: md.GetGroup(), name: md.GetName()}
 	r, ok := cache[key]
 	if !ok {
 		r.schema, r.ok = ws.svc.schemas.ResolveWrite(ctx, md, waited)
