@@ -39,9 +39,23 @@ import (
 const Refused = modelv1.Status_STATUS_INVALID_TIMESTAMP
 
 // Spec is the tag spec in force for a request: the tag names of the positions of its tag values.
-// The zero Spec means schema order.
+// The zero Spec means schema order. The copies of one spec share what it resolved against a
+// schema, so a sticky spec is checked once per schema, not once per request; a spec is used by
+// one goroutine at a time (its stream's).
 type Spec struct {
 	names []string
+	// placed is the spec resolved against the last schema it placed tags into.
+	placed *placement
+}
+
+// placement is a spec resolved against one schema: where each named value goes, or why the spec
+// cannot place values into that schema.
+type placement struct {
+	schema *Schema
+	// pos[i] is the schema position of the spec's i-th name.
+	pos    []int
+	status modelv1.Status
+	reason string
 }
 
 // NewSpec returns the spec naming positions with names; no names means schema order.
@@ -49,7 +63,43 @@ func NewSpec(names []string) Spec {
 	if len(names) == 0 {
 		return Spec{}
 	}
-	return Spec{names: append([]string(nil), names...)}
+	return Spec{names: append([]string(nil), names...), placed: &placement{}}
+}
+
+// place returns the spec resolved against sc, resolving it when sc is not the schema it last
+// placed tags into.
+func (s Spec) place(sc *Schema) *placement {
+	p := s.placed
+	if p.schema == sc {
+		return p
+	}
+	*p = placement{schema: sc, pos: make([]int, len(s.names)), status: modelv1.Status_STATUS_SUCCEED}
+	refuse := func(format string, args ...any) *placement {
+		p.pos, p.status, p.reason = nil, Refused, fmt.Sprintf(format, args...)
+		return p
+	}
+	seen := make([]bool, len(sc.Names))
+	var hasTraceID, hasTimestamp bool
+	for i, name := range s.names {
+		pos, ok := sc.positions[name]
+		if !ok {
+			return refuse("the tag spec names %q, which the schema lacks", name)
+		}
+		if seen[pos] {
+			return refuse("the tag spec names %q twice", name)
+		}
+		seen[pos] = true
+		p.pos[i] = pos
+		hasTraceID = hasTraceID || name == sc.TraceIDTag
+		hasTimestamp = hasTimestamp || name == sc.TimestampTag
+	}
+	if !hasTraceID {
+		return refuse("the tag spec lacks the trace id tag %q", sc.TraceIDTag)
+	}
+	if !hasTimestamp {
+		return refuse("the tag spec lacks the timestamp tag %q", sc.TimestampTag)
+	}
+	return p
 }
 
 // IsSchemaOrder reports whether the spec is the schema's own order (no spec).
@@ -130,40 +180,27 @@ func (s Spec) Normalize(sc *Schema, tags []*modelv1.TagValue) ([]*modelv1.TagVal
 		}
 		return tags, modelv1.Status_STATUS_SUCCEED, ""
 	}
+	p := s.place(sc)
+	if p.status != modelv1.Status_STATUS_SUCCEED {
+		return nil, p.status, p.reason
+	}
 	if len(tags) > len(s.names) {
 		return nil, Refused, fmt.Sprintf("%d tag values for a tag spec of %d names", len(tags), len(s.names))
 	}
-	out := make([]*modelv1.TagValue, len(sc.Names))
-	seen := make([]bool, len(sc.Names))
-	var hasTraceID, hasTimestamp bool
-	for i, name := range s.names {
-		pos, ok := sc.positions[name]
-		if !ok {
-			return nil, Refused, fmt.Sprintf("the tag spec names %q, which the schema lacks", name)
-		}
-		if seen[pos] {
-			return nil, Refused, fmt.Sprintf("the tag spec names %q twice", name)
-		}
-		seen[pos] = true
-		hasTraceID = hasTraceID || name == sc.TraceIDTag
-		hasTimestamp = hasTimestamp || name == sc.TimestampTag
-		if i < len(tags) {
-			out[pos] = tags[i]
-		}
-	}
-	if !hasTraceID {
-		return nil, Refused, fmt.Sprintf("the tag spec lacks the trace id tag %q", sc.TraceIDTag)
-	}
-	if !hasTimestamp {
-		return nil, Refused, fmt.Sprintf("the tag spec lacks the timestamp tag %q", sc.TimestampTag)
-	}
 	// Trailing absent tags need no slot: a shorter list reads the same (null). Absent tags before
 	// the last present one are explicit nulls, which survive a trip over the wire.
-	n := len(out)
-	for n > 0 && out[n-1] == nil {
-		n--
+	n := 0
+	for i, v := range tags {
+		if v != nil && p.pos[i] >= n {
+			n = p.pos[i] + 1
+		}
 	}
-	out = out[:n]
+	out := make([]*modelv1.TagValue, n)
+	for i, v := range tags {
+		if p.pos[i] < n {
+			out[p.pos[i]] = v
+		}
+	}
 	for i, v := range out {
 		if v == nil {
 			out[i] = &modelv1.TagValue{Value: &modelv1.TagValue_Null{}}

@@ -198,3 +198,25 @@ func TestStream(t *testing.T) {
 		})
 	}
 }
+
+// A sticky spec is resolved once per schema: applied to another schema (the trace was updated, or
+// the stream names another trace) it is resolved again, and back again.
+func TestSpecFollowsTheSchemaItPlacesInto(t *testing.T) {
+	other := NewSchema([]string{"trace_id", "timestamp", "duration"}, "trace_id", "timestamp")
+	sp := NewSpec([]string{"timestamp", "trace_id", "state"})
+	for round := range 2 {
+		got, st, _ := sp.Normalize(schema, vals("ts", "t", "1"))
+		if st != modelv1.Status_STATUS_SUCCEED || render(got) != "t,1,_,_,_,ts" {
+			t.Fatalf("round %d, sw: %q, %s", round, render(got), st)
+		}
+		// The other schema has no state tag: the same spec is refused there.
+		if _, st, reason := sp.Normalize(other, vals("ts", "t", "1")); st != Refused || !strings.Contains(reason, `"state"`) {
+			t.Fatalf("round %d, other schema: %s, %q", round, st, reason)
+		}
+	}
+	// A copy of the spec (the stream hands one to every request) shares the resolution.
+	copied := sp
+	if got, st, _ := copied.Normalize(schema, vals("ts", "t")); st != modelv1.Status_STATUS_SUCCEED || render(got) != "t,_,_,_,_,ts" {
+		t.Fatalf("copy: %q, %s", render(got), st)
+	}
+}
