@@ -35,6 +35,9 @@ type Schemas interface {
 	// TraceSchema returns the loaded schema of the trace name in group, for the front door's query
 	// validation; false when the node follows no such trace.
 	TraceSchema(group, name string) (*databasev1.Trace, bool)
+	// QuerySchema returns the loaded schema of the trace name in group and the index rules bound
+	// to it now, for BydbQL's binder; false when the node follows no such trace.
+	QuerySchema(group, name string) (*databasev1.Trace, []*databasev1.IndexRule, bool)
 	// QueryBounds returns what bounds a query on this node: the memory protector that the front
 	// door charges a query's merged answers to, and the largest answer it may return.
 	QueryBounds() QueryBounds
@@ -123,6 +126,15 @@ func (sr *schemaRepo) trace(md *commonv1.Metadata) (Trace, error) {
 	return nil, errors.Wrapf(ErrTraceNotExist, "%s/%s", md.GetGroup(), md.GetName())
 }
 
+// querySchema is QuerySchema of both services.
+func (sr *schemaRepo) querySchema(group, name string) (*databasev1.Trace, []*databasev1.IndexRule, bool) {
+	t, ok := sr.loadTrace(&commonv1.Metadata{Group: group, Name: name})
+	if !ok {
+		return nil, nil, false
+	}
+	return t.schema, t.loadIndexSchema().rules, true
+}
+
 // traceSchema is TraceSchema of both services.
 func (sr *schemaRepo) traceSchema(group, name string) (*databasev1.Trace, bool) {
 	t, ok := sr.loadTrace(&commonv1.Metadata{Group: group, Name: name})
@@ -152,6 +164,11 @@ func (s *standalone) TraceSchema(group, name string) (*databasev1.Trace, bool) {
 	return s.schemaRepo.traceSchema(group, name)
 }
 
+// QuerySchema returns the loaded schema of a trace and the index rules bound to it.
+func (s *standalone) QuerySchema(group, name string) (*databasev1.Trace, []*databasev1.IndexRule, bool) {
+	return s.schemaRepo.querySchema(group, name)
+}
+
 // QueryBounds returns the node's memory protector and --trace-max-query-response-size.
 func (s *standalone) QueryBounds() QueryBounds {
 	return QueryBounds{Memory: s.pm, MaxResponseBytes: int(s.option.maxQueryResponseSize)}
@@ -178,6 +195,11 @@ func (l *liaison) CheckQuery(req *tracev1.QueryRequest) (*CheckedQuery, error) {
 // TraceSchema returns the loaded schema of a trace.
 func (l *liaison) TraceSchema(group, name string) (*databasev1.Trace, bool) {
 	return l.schemaRepo.traceSchema(group, name)
+}
+
+// QuerySchema returns the loaded schema of a trace and the index rules bound to it.
+func (l *liaison) QuerySchema(group, name string) (*databasev1.Trace, []*databasev1.IndexRule, bool) {
+	return l.schemaRepo.querySchema(group, name)
 }
 
 // QueryBounds returns the liaison's memory protector and --trace-max-query-response-size.

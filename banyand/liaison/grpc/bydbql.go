@@ -24,9 +24,13 @@ import (
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
-// TraceQuerier answers trace QueryRequests: the TraceService front door's Query.
+// TraceQuerier answers trace QueryRequests and holds the schemas it checks them against: the
+// TraceService front door.
 type TraceQuerier interface {
 	Query(ctx context.Context, req *tracev1.QueryRequest) (*tracev1.QueryResponse, error)
+	// QuerySchema returns the loaded schema of a trace and the index rules bound to it now; false
+	// when the node follows no such trace (yet).
+	QuerySchema(group, name string) (*databasev1.Trace, []*databasev1.IndexRule, bool)
 }
 
 // bydbqlServer is BydbQLService: it turns a statement into the QueryRequest it means and asks
@@ -39,14 +43,21 @@ type bydbqlServer struct {
 
 var _ bydbqlv1.BydbQLServiceServer = (*bydbqlServer)(nil)
 
-// NewBydbQLServer returns BydbQLService over the trace front door and the schemas of repo, which
-// it watches (it registers a handler on repo); clock resolves relative times ('-15m') and nil
-// means the real clock.
+// NewBydbQLServer returns BydbQLService over the trace front door, binding statements against the
+// schemas the front door holds (a trace it does not hold yet is read from repo's registries);
+// clock resolves relative times ('-15m') and nil means the real clock.
 func NewBydbQLServer(trace TraceQuerier, repo metadata.Repo, clock timestamp.Clock) bydbqlv1.BydbQLServiceServer {
 	if clock == nil {
 		clock = timestamp.RealClock()
 	}
-	return &bydbqlServer{trace: trace, tf: bydbql.Transformer{Lookup: cachedLookup(repo, clock), Clock: clock}}
+	read := schemaLookup(repo, clock)
+	lookup := func(ctx context.Context, group, name string) (*databasev1.Trace, []*databasev1.IndexRule, error) {
+		if tr, rules, ok := trace.QuerySchema(group, name); ok {
+			return tr, rules, nil
+		}
+		return read(ctx, group, name)
+	}
+	return &bydbqlServer{trace: trace, tf: bydbql.Transformer{Lookup: lookup, Clock: clock}}
 }
 
 // Query parses, binds and transforms the statement, then runs it as a trace query.

@@ -8,7 +8,6 @@ package grpc
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -20,9 +19,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bydbqlv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/bydbql/v1"
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
-	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/pkg/timestamp"
 )
 
@@ -33,6 +32,11 @@ type recordingTrace struct {
 	err  error
 	mu   sync.Mutex
 	reqs []*tracev1.QueryRequest
+}
+
+// QuerySchema holds no schemas: statements bind against the registries.
+func (r *recordingTrace) QuerySchema(string, string) (*databasev1.Trace, []*databasev1.IndexRule, bool) {
+	return nil, nil, false
 }
 
 func (r *recordingTrace) Query(_ context.Context, req *tracev1.QueryRequest) (*tracev1.QueryResponse, error) {
@@ -155,57 +159,4 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return ts
-}
-
-// TestSchemaCacheFollowsEvents feeds the cache the events of the registries' watch.
-func TestSchemaCacheFollowsEvents(t *testing.T) {
-	fx := readFixtures(t)
-	c := newSchemaCache()
-	for _, tr := range fx.traces {
-		c.OnAddOrUpdate(schema.Metadata{Kind: schema.KindTrace, Spec: tr})
-	}
-	for _, r := range fx.rules {
-		c.OnAddOrUpdate(schema.Metadata{Kind: schema.KindIndexRule, Spec: r})
-	}
-	for _, b := range fx.bindings {
-		c.OnAddOrUpdate(schema.Metadata{Kind: schema.KindIndexRuleBinding, Spec: b})
-	}
-	now := mustTime(t, "2026-12-03T10:00:00Z")
-	ruleNames := func(group, name string, at time.Time) ([]string, bool) {
-		_, rules, ok := c.get(group, name, at)
-		var names []string
-		for _, r := range rules {
-			names = append(names, r.GetMetadata().GetName())
-		}
-		return names, ok
-	}
-	if names, ok := ruleNames("test-trace-group", "sw", now); !ok || !slices.Equal(names, []string{"duration", "timestamp"}) {
-		t.Fatalf("sw: rules %v, held %v", names, ok)
-	}
-	// The fixtures' bindings apply from 2021 to 2121.
-	if names, ok := ruleNames("test-trace-group", "sw", mustTime(t, "2130-01-01T00:00:00Z")); !ok || len(names) != 0 {
-		t.Errorf("after the bindings expire: rules %v", names)
-	}
-	if _, ok := ruleNames("test-trace-group", "zipkin", now); ok {
-		t.Error("zipkin is not in test-trace-group")
-	}
-	for _, b := range fx.bindings {
-		if b.GetMetadata().GetGroup() == "zipkinTrace" {
-			c.OnDelete(schema.Metadata{Kind: schema.KindIndexRuleBinding, Spec: b})
-		}
-	}
-	if names, ok := ruleNames("zipkinTrace", "zipkin", now); !ok || len(names) != 0 {
-		t.Errorf("zipkin after its binding is deleted: rules %v, held %v", names, ok)
-	}
-	for _, g := range fx.groups {
-		if g.GetMetadata().GetName() == "test-trace-group" {
-			c.OnDelete(schema.Metadata{Kind: schema.KindGroup, Spec: g})
-		}
-	}
-	if _, ok := ruleNames("test-trace-group", "sw", now); ok {
-		t.Error("sw is still held after its group was deleted")
-	}
-	if _, ok := ruleNames("test-trace-updated", "sw", now); !ok {
-		t.Error("the other group's sw went with it")
-	}
 }

@@ -17,7 +17,6 @@ import (
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
 	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
-	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/embeddedetcd"
 	"github.com/apache/skywalking-banyandb/test/testenv"
@@ -47,7 +46,7 @@ type testEnv struct {
 
 // newTestEnv starts a server on 127.0.0.1:0 over a registry of the test's own; trace may be nil.
 // Everything stops at cleanup.
-func newTestEnv(t *testing.T, trace tracev1.TraceServiceServer) *testEnv {
+func newTestEnv(t *testing.T, trace FrontDoor) *testEnv {
 	t.Helper()
 	repo := metarepo.Open(t, etcdURL)
 	return dialEnv(t, repo, startServer(t, repo, trace, "--grpc-host=127.0.0.1", "--grpc-port=0"))
@@ -72,7 +71,7 @@ func dialEnv(t *testing.T, repo *metarepo.Repo, srv Server) *testEnv {
 }
 
 // startServer runs a server unit through its lifecycle with the given flags.
-func startServer(t *testing.T, repo metadata.Repo, trace tracev1.TraceServiceServer, args ...string) Server {
+func startServer(t *testing.T, repo metadata.Repo, trace FrontDoor, args ...string) Server {
 	t.Helper()
 	srv := NewServer(repo, trace)
 	testenv.PreRun(t, srv, args...)

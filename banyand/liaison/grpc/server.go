@@ -124,9 +124,16 @@ func WithGroupData(d GroupData) ServerOption {
 	return func(s *server) { s.groupData = d }
 }
 
+// FrontDoor is the TraceService a server registers (TraceService in production): the RPCs, and the
+// schemas BydbQL binds its statements against.
+type FrontDoor interface {
+	tracev1.TraceServiceServer
+	TraceQuerier
+}
+
 // NewServer returns the gRPC server unit over the metadata registries and the trace service;
 // trace may be nil, then TraceService is not registered. Nothing is opened until PreRun.
-func NewServer(repo metadata.Repo, trace tracev1.TraceServiceServer, opts ...ServerOption) Server {
+func NewServer(repo metadata.Repo, trace FrontDoor, opts ...ServerOption) Server {
 	log := logger.GetLogger("liaison", "grpc")
 	s := &server{
 		trace:  trace,

@@ -33,6 +33,7 @@ import (
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/metadata/schema"
 	"github.com/apache/skywalking-banyandb/pkg/logger"
@@ -47,6 +48,10 @@ type panickyTrace struct {
 
 func (panickyTrace) Query(context.Context, *tracev1.QueryRequest) (*tracev1.QueryResponse, error) {
 	panic("query exploded")
+}
+
+func (panickyTrace) QuerySchema(string, string) (*databasev1.Trace, []*databasev1.IndexRule, bool) {
+	return nil, nil, false
 }
 
 func (panickyTrace) Write(grpclib.BidiStreamingServer[tracev1.WriteRequest, tracev1.WriteResponse]) error {

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/common/v1"
+	databasev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/database/v1"
 	modelv1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/model/v1"
 	tracev1 "github.com/apache/skywalking-banyandb/api/proto/banyandb/trace/v1"
 	"github.com/apache/skywalking-banyandb/banyand/protector"
@@ -114,6 +115,12 @@ func (s *TraceService) Query(ctx context.Context, req *tracev1.QueryRequest) (*t
 		resp.TraceQueryResult = executionTrace(req, start, len(nodes), len(resp.Traces))
 	}
 	return resp, nil
+}
+
+// QuerySchema returns the loaded schema of a trace and the index rules bound to it, which BydbQL
+// binds statements against.
+func (s *TraceService) QuerySchema(group, name string) (*databasev1.Trace, []*databasev1.IndexRule, bool) {
+	return s.schemas.QuerySchema(group, name)
 }
 
 // nodeReply is the answer of one node to a query.
